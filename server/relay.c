@@ -1,0 +1,182 @@
+/* relay.c — the glue between the app (process, loop, config, admin) and the
+ * tenants: the app_hooks of kkim-relay. It creates the gateway client vhost,
+ * one tenant per configured tenant, applies reloads (tenants added, removed
+ * or changed), answers /readyz and /v1/sessions, and frees the tenants at
+ * shutdown. Contract: relay.h. */
+#include <uv.h> /* before libwebsockets.h */
+
+#include <libwebsockets.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "relay.h"
+#include "sess.h"
+#include "tenant.h"
+
+/* /readyz: ready when at least this share of each tenant's logins is
+ * online ("sessions mostly online"). */
+#define RELAY_READY_RATIO 0.9
+
+struct relay {
+    app *a;
+    struct lws_vhost *vhost;
+    struct lws_protocols protos[2];
+    tenant **tenants;
+    size_t n;
+    kk_log_ctx log;
+};
+
+/* Creates the tenant of tc and appends it. */
+static int add_tenant(relay *r, const cfg_tenant *tc)
+{
+    tenant_env env = {
+        .loop = app_loop(r->a),
+        .lws = app_lws(r->a),
+        .vhost = r->vhost,
+        .redis = app_redis(r->a),
+        .metrics = app_metrics(r->a),
+    };
+    char err[256] = "";
+    tenant *t = tenant_new(&env, tc, err, sizeof err);
+    if (!t) {
+        KK_LOG_ERROR(&r->log, "tenant_failed", KK_S("tenant", tc->id), KK_S("detail", err));
+        return KK_EINVAL;
+    }
+    tenant **nv = realloc(r->tenants, (r->n + 1) * sizeof *nv);
+    if (!nv) {
+        tenant_free(t);
+        return KK_ENOMEM;
+    }
+    r->tenants = nv;
+    r->tenants[r->n++] = t;
+    return 0;
+}
+
+/* app start hook: the client vhost, then the tenants. */
+static int relay_start(void *ud, app *a)
+{
+    relay *r = ud;
+    r->a = a;
+    r->protos[0] = *sess_lws_protocol();
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = r->protos;
+    info.vhost_name = "gateway-client";
+    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    r->vhost = lws_create_vhost(app_lws(a), &info);
+    if (!r->vhost) {
+        KK_LOG_ERROR(&r->log, "vhost_failed");
+        return KK_EIO;
+    }
+    const kk_config *cfg = app_config(a);
+    for (size_t i = 0; i < cfg->n_tenants; i++) {
+        int rc = add_tenant(r, &cfg->tenants[i]);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Finds a tenant by ID; returns its index or -1. */
+static long find_tenant(const relay *r, const char *id)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(tenant_id(r->tenants[i]), id) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* app reload hook: removed tenants stop, added ones start, the others get
+ * their new config (only changed users are touched). */
+static void relay_reload(void *ud, app *a, const kk_config *old, const kk_config *ncfg,
+                         const cfg_diff *diff)
+{
+    relay *r = ud;
+    (void)a;
+    (void)old;
+    (void)diff;
+    size_t keep = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        if (cfg_tenant_find(ncfg, tenant_id(r->tenants[i])))
+            r->tenants[keep++] = r->tenants[i];
+        else
+            tenant_free(r->tenants[i]);
+    }
+    r->n = keep;
+    for (size_t i = 0; i < ncfg->n_tenants; i++) {
+        const cfg_tenant *tc = &ncfg->tenants[i];
+        long k = find_tenant(r, tc->id);
+        if (k >= 0)
+            (void)tenant_reload(r->tenants[k], tc);
+        else
+            (void)add_tenant(r, tc);
+    }
+}
+
+/* /readyz's sessions part. */
+static bool relay_ready(void *ud)
+{
+    relay *r = ud;
+    for (size_t i = 0; i < r->n; i++)
+        if (tenant_online_ratio(r->tenants[i]) < RELAY_READY_RATIO)
+            return false;
+    return true;
+}
+
+/* /v1/sessions: a JSON array, filtered by tenant and state. */
+static int relay_sessions_json(void *ud, const char *tenant_f, const char *state, kk_buf *out)
+{
+    relay *r = ud;
+    bool first = true;
+    int rc = kk_buf_append(out, "[", 1);
+    for (size_t i = 0; rc == 0 && i < r->n; i++) {
+        if (tenant_f && tenant_f[0] && strcmp(tenant_f, tenant_id(r->tenants[i])) != 0)
+            continue;
+        rc = tenant_sessions_json(r->tenants[i], state, out, &first);
+    }
+    return rc ? rc : kk_buf_append(out, "]", 1);
+}
+
+/* Frees every tenant (their logins close; the loop drains the rest). */
+static void relay_stop_tenants(relay *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        tenant_free(r->tenants[i]);
+    free(r->tenants);
+    r->tenants = NULL;
+    r->n = 0;
+}
+
+/* app drain hook: nothing to finish yet (no recordings): stop logins. */
+static void relay_drain(void *ud, app *a)
+{
+    relay_stop_tenants(ud);
+    app_drain_done(a);
+}
+
+/* app stop hook. */
+static void relay_stop(void *ud, app *a)
+{
+    (void)a;
+    relay_stop_tenants(ud);
+}
+
+/* Runs kkim-relay: argument parsing and the process are the app's. */
+int relay_main(int argc, char **argv)
+{
+    relay r;
+    memset(&r, 0, sizeof r);
+    r.log.mod = "relay";
+    app_hooks h = {
+        .ud = &r,
+        .start = relay_start,
+        .on_reload = relay_reload,
+        .sessions_ready = relay_ready,
+        .sessions_json = relay_sessions_json,
+        .drain = relay_drain,
+        .stop = relay_stop,
+    };
+    return app_main_hooks(argc, argv, &h);
+}

@@ -1,0 +1,416 @@
+/* tenant.c — a tenant's logins: creation, login pacing, the policy on
+ * session endings, heartbeats, backpressure and metrics. Resync and message
+ * intake are in tenant_sync.c. Contract: tenant.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rconn.h"
+#include "tenant_int.h"
+
+/* Tick of the tenant's timer: login pacing and hole work need ~20 ms
+ * granularity; heartbeats and backpressure run at 1 Hz inside it. */
+#define TENANT_TICK_MS 20
+
+/* Adds a login record for one configured user and creates its session. */
+static tuser *user_add(tenant *t, const cfg_user *cu);
+static void on_sess_state(void *owner, sess *s, sess_state from, sess_state to, sess_reason why);
+
+/* Returns the tenant ID. */
+const char *tenant_id(const tenant *t)
+{
+    return t->id;
+}
+
+/* Writes an event to kkim:{T}:events with the login and one extra pair. */
+void tenant__event(tenant *t, const char *type, const tuser *u, const char *k, const char *v)
+{
+    char plat[16];
+    snprintf(plat, sizeof plat, "%d", u ? u->platform : 0);
+    const char *kv[6] = { "user", u ? u->user : "", "platform", plat, k ? k : "", v ? v : "" };
+    (void)rsink_event(t->rs, type, kv, k ? 3 : 2, NULL, NULL);
+}
+
+/* Fills the session settings of a login from the tenant's config. */
+static void sess_cfg_of(const tenant *t, const tuser *u, sess_cfg *sc)
+{
+    memset(sc, 0, sizeof *sc);
+    sc->vhost = t->env.vhost;
+    sc->tenant = t->id;
+    sc->user = u->user;
+    sc->platform_id = u->platform;
+    sc->gw_host = t->cfg->gateway.host;
+    sc->gw_port = t->cfg->gateway.port;
+    sc->gw_path = t->cfg->gateway.path;
+    sc->gw_tls = t->cfg->gateway.tls;
+    codec_cfg_default(&sc->codec, u->sdk == CFG_SDK_JS ? CODEC_SDK_JS : CODEC_SDK_GO);
+    sc->codec.gzip = t->cfg->gateway.compression == CFG_COMP_GZIP;
+    sc->fill_req_token = true;
+}
+
+static const sess_hooks tenant_sess_hooks = {
+    .on_state = on_sess_state,
+    .on_unsolicited = tenant__on_unsolicited,
+};
+
+/* Creates the login record and its idle session. */
+static tuser *user_add(tenant *t, const cfg_user *cu)
+{
+    if (t->n_users == t->cap_users) {
+        size_t ncap = t->cap_users ? t->cap_users * 2 : 16;
+        tuser **nv = realloc(t->users, ncap * sizeof *nv);
+        if (!nv)
+            return NULL;
+        t->users = nv;
+        t->cap_users = ncap;
+    }
+    tuser *u = calloc(1, sizeof *u);
+    if (!u)
+        return NULL;
+    u->t = t;
+    u->user = strdup(cu->user_id);
+    u->platform = cu->platform_id;
+    u->sdk = cu->sdk;
+    if (!u->user) {
+        free(u);
+        return NULL;
+    }
+    snprintf(u->via, sizeof u->via, "%s:%d", u->user, u->platform);
+    sess_cfg sc;
+    sess_cfg_of(t, u, &sc);
+    u->s = sess_new(t->env.loop, t->env.lws, &sc, &tenant_sess_hooks, u);
+    if (!u->s) {
+        free(u->user);
+        free(u);
+        return NULL;
+    }
+    t->users[t->n_users++] = u;
+    return u;
+}
+
+/* Stops and frees one login (its pending requests are cancelled first, so
+ * their callbacks still see a live record). */
+static void user_free(tuser *u)
+{
+    tenant__resync_stop(u);
+    sess_free(u->s);
+    free(u->user);
+    free(u);
+}
+
+/* Records a kick; true when the login was kicked too often recently. */
+static bool kicked_too_often(tuser *u, uint64_t now)
+{
+    unsigned keep = 0;
+    for (unsigned i = 0; i < u->nkicks; i++)
+        if (now - u->kicks[i] < TENANT_KICK_WINDOW_MS)
+            u->kicks[keep++] = u->kicks[i];
+    u->nkicks = keep;
+    if (u->nkicks < TENANT_KICK_LIMIT + 1)
+        u->kicks[u->nkicks++] = now;
+    return u->nkicks > TENANT_KICK_LIMIT;
+}
+
+/* Re-reads the token source after a token failure; logs without tokens. */
+static void tokens_refresh(tenant *t, tuser *u)
+{
+    char err[256] = "";
+    if (tok_store_reload(t->tokens, err, sizeof err) < 0)
+        KK_LOG_WARN(&t->log, "token_reload_failed", KK_S("detail", err));
+    else
+        tenant__event(t, "token_refreshed", u, NULL, NULL);
+}
+
+/* The policy on session state changes (tenant.h). */
+static void on_sess_state(void *owner, sess *s, sess_state from, sess_state to, sess_reason why)
+{
+    tuser *u = owner;
+    tenant *t = u->t;
+    (void)from;
+    if (to == SESS_ONLINE) {
+        u->token_retried = false;
+        u->gen++;
+        tenant__event(t, "login", u, NULL, NULL);
+        tenant__resync_start(u);
+        return;
+    }
+    if (from == SESS_ONLINE)
+        tenant__resync_stop(u);
+    if (why != SESS_R_NONE && why < SESS_R_COUNT && t->m_reconnects[why])
+        metric_inc(t->m_reconnects[why], 1);
+    if (to != SESS_BACKOFF)
+        return;
+    uint64_t now = uv_now(t->env.loop);
+    switch (why) {
+    case SESS_R_TOKEN_EXPIRED:
+        tenant__event(t, "auth_failed", u, "reason", "token_expired");
+        tokens_refresh(t, u);
+        return;
+    case SESS_R_TOKEN_INVALID:
+        tenant__event(t, "auth_failed", u, "reason", "token_invalid");
+        if (!u->token_retried) {
+            u->token_retried = true;
+            tokens_refresh(t, u);
+            return;
+        }
+        break; /* park */
+    case SESS_R_NO_USER:
+    case SESS_R_BAD_ARGS:
+        tenant__event(t, "auth_failed", u, "reason", sess_reason_name(why));
+        break; /* park */
+    case SESS_R_KICKED:
+        tenant__event(t, "kicked", u, NULL, NULL);
+        if (!kicked_too_often(u, now))
+            return;
+        break; /* park */
+    default:
+        if (from == SESS_ONLINE)
+            tenant__event(t, "logout", u, "reason", sess_reason_name(why));
+        return;
+    }
+    sess_stop(s, SESS_PARKED, why);
+    tenant__event(t, "parked", u, "reason", sess_reason_name(why));
+}
+
+/* Starts due logins within the tenant's login rate (token bucket). */
+static void pace_logins(tenant *t, uint64_t now)
+{
+    double rate = t->cfg->limits.logins_per_second > 0 ? t->cfg->limits.logins_per_second : 200;
+    double burst = rate < 1 ? 1 : rate;
+    t->bucket += rate * (double)(now - t->bucket_ms) / 1000.0;
+    if (t->bucket > burst)
+        t->bucket = burst;
+    t->bucket_ms = now;
+    for (size_t i = 0; i < t->n_users && t->bucket >= 1; i++) {
+        tuser *u = t->users[i];
+        if (!sess_due(u->s, now))
+            continue;
+        const kk_secret *tok = tok_store_get(t->tokens, u->user, u->platform);
+        if (!tok) {
+            KK_LOG_WARN(&t->log, "no_token", KK_S("user", u->user));
+            sess_stop(u->s, SESS_PARKED, SESS_R_TOKEN_INVALID);
+            tenant__event(t, "parked", u, "reason", "no_token");
+            continue;
+        }
+        t->bucket -= 1;
+        (void)sess_connect(u->s, kk_secret_reveal(tok));
+    }
+}
+
+/* Pauses or resumes reading on every login (backpressure). */
+static void backpressure(tenant *t)
+{
+    size_t bytes = csync_buffered_bytes(t->cs);
+    size_t inflight = rsink_inflight(t->rs);
+    bool pause = t->paused;
+    if (!t->paused && (bytes > TENANT_BP_HIGH_BYTES || inflight > TENANT_BP_HIGH_INFLIGHT ||
+                       !rconn_is_up(t->env.redis)))
+        pause = true;
+    else if (t->paused && bytes < TENANT_BP_LOW_BYTES && inflight < TENANT_BP_LOW_INFLIGHT &&
+             rconn_is_up(t->env.redis))
+        pause = false;
+    if (pause == t->paused)
+        return;
+    t->paused = pause;
+    KK_LOG_INFO(&t->log, pause ? "backpressure_on" : "backpressure_off", KK_U("bufferedBytes", bytes),
+                KK_U("inflight", inflight));
+    for (size_t i = 0; i < t->n_users; i++)
+        sess_pause_rx(t->users[i]->s, pause);
+}
+
+/* The tenant's timer: pacing, hole work, then 1 Hz heartbeats and resyncs. */
+static void on_tick(uv_timer_t *h)
+{
+    tenant *t = h->data;
+    uint64_t now = uv_now(t->env.loop);
+    pace_logins(t, now);
+    csync_tick(t->cs, now);
+    backpressure(t);
+    if (now - t->last_sec_ms < 1000)
+        return;
+    t->last_sec_ms = now;
+    for (size_t i = 0; i < t->n_users; i++) {
+        tuser *u = t->users[i];
+        sess_tick(u->s, now);
+        /* Periodic resync catches a lost last push, which no later push
+         * would reveal as a hole. */
+        if (sess_get_state(u->s) == SESS_ONLINE && !u->resyncing && now >= u->next_resync_ms)
+            tenant__resync_start(u);
+    }
+}
+
+/* Registers the tenant's metric series. */
+static void metrics_init(tenant *t)
+{
+    metrics *m = t->env.metrics;
+    if (!m)
+        return;
+    metric *rc = metrics_counter(m, "kkim_reconnects_total", "Session endings by reason.",
+                                 (const char *[]){ "tenant", "reason", NULL });
+    for (int r = 1; r < SESS_R_COUNT; r++)
+        t->m_reconnects[r] = metric_series_get(rc, (const char *[]){ t->id, sess_reason_name(r) });
+    t->m_pulls = metric_series_get(
+        metrics_counter(m, "kkim_pulls_total", "Pull requests (1002) sent: resync pages and holes.",
+                        (const char *[]){ "tenant", NULL }),
+        (const char *[]){ t->id });
+    t->m_resyncs = metric_series_get(
+        metrics_counter(m, "kkim_resyncs_total", "Resyncs started (after connects and periodic).",
+                        (const char *[]){ "tenant", NULL }),
+        (const char *[]){ t->id });
+}
+
+/* Creates the tenant and its logins; they connect from the first tick. */
+tenant *tenant_new(const tenant_env *env, const cfg_tenant *tc, char *err, size_t errlen)
+{
+    tenant *t = calloc(1, sizeof *t);
+    if (!t) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    t->env = *env;
+    t->cfg = tc;
+    t->id = strdup(tc->id);
+    t->log.mod = "tenant";
+    t->log.tenant = t->id;
+    t->resync_interval_ms = 60000;
+    snprintf(t->hw_key, sizeof t->hw_key, "kkim:{%s}:hw", tc->id);
+    snprintf(t->synced_key, sizeof t->synced_key, "kkim:{%s}:synced", tc->id);
+    t->tokens = tok_store_new(tc, err, errlen);
+    rsink_cfg rcfg = { .maxlen = tc->streams.maxlen, .retention_ms = tc->streams.retention_ms };
+    t->rs = t->id ? rsink_new(env->redis, t->id, &rcfg) : NULL;
+    csync_ops ops;
+    rsink_csync_ops(&ops, tenant__csync_pull);
+    t->cs = t->rs ? csync_new(&ops, t->rs, NULL) : NULL;
+    if (!t->id || !t->tokens || !t->rs || !t->cs) {
+        if (!err[0])
+            snprintf(err, errlen, "cannot create tenant (out of memory?)");
+        tenant_free(t);
+        return NULL;
+    }
+    rsink_attach_csync(t->rs, t->cs, env->loop, t);
+    metrics_init(t);
+    for (size_t i = 0; i < tc->n_users; i++) {
+        if (!user_add(t, &tc->users[i])) {
+            snprintf(err, errlen, "cannot create session for user %zu", i);
+            tenant_free(t);
+            return NULL;
+        }
+    }
+    uv_timer_init(env->loop, &t->timer);
+    t->timer.data = t;
+    t->bucket_ms = uv_now(env->loop);
+    t->bucket = 1;
+    uv_timer_start(&t->timer, on_tick, 0, TENANT_TICK_MS);
+    KK_LOG_INFO(&t->log, "tenant_started", KK_U("users", t->n_users));
+    return t;
+}
+
+/* Frees the tenant's memory once its timer handle has closed. */
+static void on_timer_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+/* Stops the logins and frees everything; see tenant.h. */
+void tenant_free(tenant *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->n_users; i++)
+        user_free(t->users[i]);
+    free(t->users);
+    csync_free(t->cs);
+    rsink_free(t->rs);
+    tok_store_free(t->tokens);
+    free(t->id);
+    if (uv_is_active((uv_handle_t *)&t->timer) || t->bucket_ms) {
+        uv_timer_stop(&t->timer);
+        uv_close((uv_handle_t *)&t->timer, on_timer_closed);
+        return;
+    }
+    free(t);
+}
+
+/* Applies a reloaded tenant config: added users start, removed ones stop. */
+int tenant_reload(tenant *t, const cfg_tenant *tc)
+{
+    char err[256] = "";
+    t->cfg = tc;
+    if (tok_store_reload(t->tokens, err, sizeof err) < 0)
+        KK_LOG_WARN(&t->log, "token_reload_failed", KK_S("detail", err));
+    size_t keep = 0;
+    for (size_t i = 0; i < t->n_users; i++) {
+        tuser *u = t->users[i];
+        bool found = false;
+        for (size_t j = 0; j < tc->n_users && !found; j++)
+            found = strcmp(tc->users[j].user_id, u->user) == 0 && tc->users[j].platform_id == u->platform;
+        if (found) {
+            t->users[keep++] = u;
+            /* a parked login gets another chance after a reload */
+            if (sess_get_state(u->s) == SESS_PARKED)
+                sess_stop(u->s, SESS_IDLE, SESS_R_STOPPED);
+        } else {
+            KK_LOG_INFO(&t->log, "user_removed", KK_S("user", u->user));
+            user_free(u);
+        }
+    }
+    t->n_users = keep;
+    for (size_t j = 0; j < tc->n_users; j++) {
+        bool found = false;
+        for (size_t i = 0; i < t->n_users && !found; i++)
+            found = strcmp(tc->users[j].user_id, t->users[i]->user) == 0 &&
+                    tc->users[j].platform_id == t->users[i]->platform;
+        if (!found) {
+            KK_LOG_INFO(&t->log, "user_added", KK_S("user", tc->users[j].user_id));
+            if (!user_add(t, &tc->users[j]))
+                return KK_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+/* Fraction of logins online. */
+double tenant_online_ratio(const tenant *t)
+{
+    if (t->n_users == 0)
+        return 1.0;
+    size_t on = 0;
+    for (size_t i = 0; i < t->n_users; i++)
+        on += sess_get_state(t->users[i]->s) == SESS_ONLINE;
+    return (double)on / (double)t->n_users;
+}
+
+/* Appends the tenant's sessions as JSON objects (see tenant.h). */
+int tenant_sessions_json(const tenant *t, const char *state, kk_buf *out, bool *first)
+{
+    uint64_t now = uv_now(t->env.loop);
+    for (size_t i = 0; i < t->n_users; i++) {
+        const tuser *u = t->users[i];
+        const char *st = sess_state_name(sess_get_state(u->s));
+        if (state && state[0] && strcmp(state, st) != 0)
+            continue;
+        char line[1024];
+        size_t pos = 0;
+        line[pos++] = *first ? ' ' : ',';
+        int n = snprintf(line + pos, sizeof line - pos, "{\"tenant\":");
+        pos += (size_t)n;
+        if (!kk_json_put_str(line, sizeof line, &pos, t->id, strlen(t->id)))
+            return KK_ETOOBIG;
+        n = snprintf(line + pos, sizeof line - pos, ",\"user\":");
+        pos += (size_t)n;
+        if (!kk_json_put_str(line, sizeof line, &pos, u->user, strlen(u->user)))
+            return KK_ETOOBIG;
+        n = snprintf(line + pos, sizeof line - pos,
+                     ",\"platformID\":%d,\"state\":\"%s\",\"onlineMs\":%llu,\"pending\":%u}",
+                     u->platform, st, (unsigned long long)sess_online_ms(u->s, now),
+                     sess_pending(u->s));
+        if (n < 0 || (size_t)n >= sizeof line - pos)
+            return KK_ETOOBIG;
+        pos += (size_t)n;
+        int rc = kk_buf_append(out, line + (*first ? 1 : 0), pos - (*first ? 1 : 0));
+        if (rc < 0)
+            return rc;
+        *first = false;
+    }
+    return 0;
+}

@@ -1,0 +1,96 @@
+/* tenant_int.h — private to the tenant module (tenant.c, tenant_sync.c). */
+#ifndef KK_TENANT_INT_H
+#define KK_TENANT_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "convsync.h"
+#include "log.h"
+#include "metrics.h"
+#include "rsink.h"
+#include "sess.h"
+#include "tenant.h"
+#include "tokens.h"
+
+/* Kicks remembered per login; more than TENANT_KICK_LIMIT within
+ * TENANT_KICK_WINDOW_MS parks the login (never fight another login). */
+#define TENANT_KICK_LIMIT 3
+#define TENANT_KICK_WINDOW_MS (10u * 60 * 1000)
+/* Pull requests in flight per login during resync: the gateway answers a
+ * connection's requests one after another (NOTES §2.1), so a few in flight
+ * hide the round trip without hogging the connection. */
+#define TENANT_PULLS_INFLIGHT 4
+/* Seqs per pull page (NOTES §5.3: pages of at most 100). */
+#define TENANT_PULL_PAGE 100
+/* Backpressure: sessions stop reading above the high marks and resume
+ * below the low ones (design §3: backpressure instead of buffering). */
+#define TENANT_BP_HIGH_BYTES (48u * 1024 * 1024)
+#define TENANT_BP_LOW_BYTES (16u * 1024 * 1024)
+#define TENANT_BP_HIGH_INFLIGHT 2048
+#define TENANT_BP_LOW_INFLIGHT 512
+
+/* One range still to pull for a login's resync. */
+typedef struct tpull {
+    struct tpull *next;
+    uint64_t from, to;
+    char conv[];
+} tpull;
+
+/* One configured login. */
+typedef struct tuser {
+    struct tenant *t;
+    char *user;
+    int platform;
+    enum cfg_sdk sdk;
+    char via[200]; /* "user:platform", the `via` of archived messages */
+    sess *s;
+    bool removed;
+    bool token_retried;  /* token invalid: re-read once, then park */
+    bool synced;         /* kkim:{T}:synced has this user: resyncs fill from 1 */
+    bool synced_known;   /* synced was read from Redis in this process */
+    uint64_t kicks[TENANT_KICK_LIMIT + 1];
+    unsigned nkicks;
+    unsigned gen;        /* connection generation: stale replies are ignored */
+    bool resyncing;
+    uint64_t next_resync_ms;
+    tpull *pulls, *pulls_tail;
+    unsigned pulls_inflight;
+} tuser;
+
+struct tenant {
+    tenant_env env;
+    const cfg_tenant *cfg;
+    char *id;
+    kk_log_ctx log;
+    tok_store *tokens;
+    csync *cs;
+    rsink *rs;
+    tuser **users;
+    size_t n_users, cap_users;
+    uv_timer_t timer;
+    bool timer_closed;
+    uint64_t last_sec_ms;
+    double bucket;
+    uint64_t bucket_ms;
+    bool paused;
+    uint64_t resync_interval_ms;
+    char hw_key[160];     /* kkim:{T}:hw */
+    char synced_key[160]; /* kkim:{T}:synced */
+    /* metrics */
+    metric_series *m_reconnects[SESS_R_COUNT];
+    metric_series *m_frames_pushed;
+    metric_series *m_pulls;
+    metric_series *m_resyncs;
+};
+
+/* tenant_sync.c */
+void tenant__resync_start(tuser *u);
+void tenant__resync_stop(tuser *u);
+void tenant__on_unsolicited(void *owner, sess *s, int32_t req_identifier, kk_view data);
+void tenant__csync_pull(void *ud, const char *conv, uint64_t from, uint64_t to, const char *via);
+tuser *tenant__find_via(const struct tenant *t, const char *via);
+void tenant__event(struct tenant *t, const char *type, const tuser *u, const char *k, const char *v);
+
+#endif

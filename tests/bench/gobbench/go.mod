@@ -1,0 +1,3 @@
+module kkim/tests/bench/gobbench
+
+go 1.19

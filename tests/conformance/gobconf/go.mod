@@ -1,0 +1,3 @@
+module kkim/tests/conformance/gobconf
+
+go 1.19
