@@ -162,12 +162,11 @@ static int rd_typeid(gob_rd *r, int32_t *id)
     return 0;
 }
 
-/* Starts the next message of the frame in m: KK_EAGAIN when the frame
+/* Starts the next message of the frame fr in m: KK_EAGAIN when the frame
  * ends first (truncated), KK_ETOOBIG for a length no encoder writes,
  * KK_EPROTO for an empty message (it cannot even hold a type id). */
-static int next_msg(gob_dec *d, gob_rd *m)
+static int next_msg(gob_rd *fr, gob_rd *m)
 {
-    gob_rd *fr = &d->frame;
     if (fr->p == fr->end)
         return KK_EAGAIN;
     uint64_t n;
@@ -207,6 +206,19 @@ static int def_common(gob_rd *r)
  * KK_ETYPE (Go: "empty name for remote field"). */
 static int def_field(gob_rd *r, kk_view *name, int32_t *id)
 {
+    /* Go's own form first: 01 <len> name 01 <id> 00 with a short name. */
+    const uint8_t *p = r->p;
+    size_t left = (size_t)(r->end - p);
+    if (left >= 6 && p[0] == 1 && p[1] >= 1 && p[1] < 0x80 && (size_t)p[1] + 5 <= left &&
+        p[2 + p[1]] == 1) {
+        gob_rd t = { p + 3 + p[1], r->end };
+        if (rd_typeid(&t, id) == 0 && t.p < t.end && *t.p == 0) {
+            name->p = p + 2;
+            name->len = p[1];
+            r->p = t.p + 1;
+            return 0;
+        }
+    }
     int64_t fn = -1;
     name->p = NULL;
     name->len = 0;
@@ -374,7 +386,7 @@ static int skip_iface(gob_dec *d, gob_rd *r)
         return rc;
     int64_t id;
     for (;;) {
-        if (r->p == r->end && (rc = next_msg(d, r)) < 0)
+        if (r->p == r->end && (rc = next_msg(&d->frame, r)) < 0)
             return rc;
         rc = rd_int(r, &id);
         if (rc < 0)
@@ -496,7 +508,8 @@ static int match_fields(gob_dec *d, const gob_type *t, const gob_struct *s)
         int8_t role = -1;
         for (unsigned j = 0; j < s->nfields; j++) {
             const gob_field *f = &s->fields[j];
-            if (name.len == f->name_len && memcmp(name.p, f->name, name.len) == 0) {
+            if (name.len == f->name_len && name.p[0] == (uint8_t)f->name[0] &&
+                memcmp(name.p, f->name, name.len) == 0) {
                 if (d->field[t->first + i] != codec__gob_kind_id(f->kind))
                     return KK_ETYPE;
                 role = (int8_t)j;
@@ -569,7 +582,7 @@ static int decode_frame(gob_dec *d, const gob_struct *s, void *out)
     for (;;) {
         gob_rd m;
         int64_t id;
-        int rc = next_msg(d, &m);
+        int rc = next_msg(&d->frame, &m);
         if (rc < 0)
             return rc;
         if ((rc = rd_int(&m, &id)) < 0)
@@ -594,6 +607,31 @@ static int decode_frame(gob_dec *d, const gob_struct *s, void *out)
     }
 }
 
+/* The common case, every frame of the gateway: the frame starts with the
+ * very definition our encoder writes for s, then the value of type 65 ends
+ * it. The wire fields are then ours, in order, so the value goes straight
+ * into out. Returns 1 when the frame has another shape (the general path
+ * decides), else 0 or the code the general path would return as well. */
+static int decode_canonical(const gob_struct *s, const uint8_t *in, size_t len, void *out)
+{
+    if (len <= s->def_len || memcmp(in, s->def, s->def_len) != 0)
+        return 1;
+    gob_rd fr = { in + s->def_len, in + len }, m;
+    int rc = next_msg(&fr, &m);
+    if (rc < 0)
+        return rc;
+    if (m.end - m.p < 2 || m.p[0] != 0xff || m.p[1] != 0x82)
+        return 1; /* not the value of 65: more definitions, or another id */
+    m.p += 2;
+    int64_t fn = -1;
+    while ((rc = rd_field(&m, &fn, s->nfields - 1, KK_EPROTO)) > 0)
+        if ((rc = read_known(&m, &s->fields[fn], out)) < 0)
+            return rc;
+    if (rc < 0)
+        return rc;
+    return m.p == m.end && fr.p == fr.end ? 0 : KK_EPROTO;
+}
+
 /* Decodes a frame into out (a C struct described by s); on failure out is
  * zeroed. The decoder state lives on this stack frame (about 9 KiB). */
 static int gob_decode(const gob_struct *s, const uint8_t *in, size_t len, void *out)
@@ -605,11 +643,17 @@ static int gob_decode(const gob_struct *s, const uint8_t *in, size_t len, void *
         return KK_EAGAIN;
     if (!in)
         return KK_EINVAL;
+    int rc = decode_canonical(s, in, len, out);
+    if (rc <= 0) {
+        if (rc < 0)
+            memset(out, 0, s->size);
+        return rc;
+    }
     gob_dec d;
     d.frame.p = in;
     d.frame.end = in + len;
     d.ntypes = d.nvalid = d.nfields = 0;
-    int rc = decode_frame(&d, s, out);
+    rc = decode_frame(&d, s, out);
     if (rc < 0)
         memset(out, 0, s->size);
     return rc;

@@ -53,10 +53,14 @@ typedef struct gob_field {
     uint16_t off;     /* offset of the int32_t/int64_t/kk_view in the C struct */
 } gob_field;
 
-/* A Go struct as the relay writes it (OpenIM's names and order). */
+/* A Go struct as the relay writes it (OpenIM's names and order). def is
+ * the first message Go's fresh encoder writes for it: the definition as
+ * type 65, length prefix included. The encoder copies it; the decoder takes
+ * a frame that starts with it down a fast path. def and fields describe the
+ * same struct; the tests check both against frames written by Go. */
 typedef struct gob_struct {
-    const char *name;
-    uint8_t name_len;
+    const uint8_t *def;
+    size_t def_len;
     uint8_t nfields;
     size_t size;      /* sizeof the C struct, zeroed on failure */
     const gob_field *fields;

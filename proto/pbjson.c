@@ -35,10 +35,16 @@ static void path_append(pbjson__path *p, const char *s, size_t n)
 /* Appends ".name" (just "name" at the root); returns the mark to pop to. */
 size_t pbjson__path_field(pbjson__path *p, const char *name)
 {
+    return pbjson__path_key(p, name, strlen(name));
+}
+
+/* Appends ".key" (just "key" at the root); returns the mark to pop to. */
+size_t pbjson__path_key(pbjson__path *p, const char *key, size_t klen)
+{
     size_t mark = p->len;
     if (p->len > 0)
         path_append(p, ".", 1);
-    path_append(p, name, strlen(name));
+    path_append(p, key, klen);
     return mark;
 }
 
@@ -597,11 +603,7 @@ static int dec_map_entry(dec_ctx *c, const ProtobufCFieldDescriptor *fd, const p
     rc = map_key_text(c, kfd, &kf, buf, sizeof buf, &key, &klen);
     if (rc < 0)
         return rc;
-    size_t mark = c->path.len;
-    if (c->path.len > 0)
-        path_append(&c->path, ".", 1);
-    path_append(&c->path, key, klen);
-
+    size_t mark = pbjson__path_key(&c->path, key, klen);
     json_t *val = NULL;
     pbwire_reader_init(&r, f->bytes.p, f->bytes.len);
     while (rc == 0 && pbwire_next(&r, &e) == 1) {
@@ -723,9 +725,7 @@ static int dec_finish(dec_ctx *c, const ProtobufCMessageDescriptor *d, json_t *o
             json_t *item;
             if (vfd->type == PROTOBUF_C_TYPE_MESSAGE)
                 json_object_keylen_foreach(v, key, klen, item) {
-                    size_t km = c->path.len;
-                    path_append(&c->path, ".", 1);
-                    path_append(&c->path, key, klen);
+                    size_t km = pbjson__path_key(&c->path, key, klen);
                     rc = dec_finish(c, vfd->descriptor, item);
                     if (rc < 0)
                         break;

@@ -261,13 +261,16 @@ static int enc_submessage(enc_ctx *c, const ProtobufCMessageDescriptor *d, uint3
     return rc;
 }
 
-/* Parses a JSON object key as a map key of type t into a JSON value the
- * scalar parser accepts (*owned is released by the caller). */
-static int enc_map_key(enc_ctx *c, ProtobufCType t, const char *key, json_t **owned)
+/* Parses a JSON object key (klen bytes, NULs allowed) as a map key of type
+ * t into a JSON value the scalar parser accepts (*owned is released by the
+ * caller). */
+static int enc_map_key(enc_ctx *c, ProtobufCType t, const char *key, size_t klen, json_t **owned)
 {
     *owned = NULL;
     if (t == PROTOBUF_C_TYPE_STRING) {
-        *owned = json_string(key);
+        *owned = json_stringn(key, klen);
+    } else if (strlen(key) != klen) {
+        return ENC_FAIL(c, "map key holds a NUL");
     } else if (t == PROTOBUF_C_TYPE_BOOL) {
         if (strcmp(key, "true") != 0 && strcmp(key, "false") != 0)
             return ENC_FAIL(c, "map key is not true or false");
@@ -294,15 +297,16 @@ static int enc_map(enc_ctx *c, const ProtobufCFieldDescriptor *fd, const json_t 
     const ProtobufCMessageDescriptor *ed = fd->descriptor;
     const ProtobufCFieldDescriptor *kfd = &ed->fields[0], *vfd = &ed->fields[1];
     const char *key;
+    size_t klen;
     const json_t *val;
     int rc = 0;
     kk_buf entry;
     kk_buf_init(&entry, c->max);
-    json_object_foreach((json_t *)v, key, val) {
-        size_t mark = pbjson__path_field(&c->path, key);
+    json_object_keylen_foreach((json_t *)v, key, klen, val) {
+        size_t mark = pbjson__path_key(&c->path, key, klen);
         json_t *kv;
         kk_buf_reset(&entry);
-        rc = enc_map_key(c, kfd->type, key, &kv);
+        rc = enc_map_key(c, kfd->type, key, klen, &kv);
         if (rc == 0)
             rc = enc_scalar(c, kfd, kfd->type, 1, kv, true, &entry);
         json_decref(kv);
@@ -363,13 +367,16 @@ static int enc_repeated(enc_ctx *c, const ProtobufCFieldDescriptor *fd, const js
 static int enc_check_keys(enc_ctx *c, const ProtobufCMessageDescriptor *d, const json_t *obj)
 {
     const char *key;
+    size_t klen;
     const json_t *val;
-    json_object_foreach((json_t *)obj, key, val) {
-        const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field_by_name(d, key);
+    json_object_keylen_foreach((json_t *)obj, key, klen, val) {
+        /* a key with a NUL names no field, whatever its first part says */
+        const ProtobufCFieldDescriptor *fd =
+            strlen(key) == klen ? protobuf_c_message_descriptor_get_field_by_name(d, key) : NULL;
         if (!fd) {
-            if (c->o && c->o->extra_key && c->o->extra_key(c->o->ud, d, key))
+            if (strlen(key) == klen && c->o && c->o->extra_key && c->o->extra_key(c->o->ud, d, key))
                 continue;
-            size_t mark = pbjson__path_field(&c->path, key);
+            size_t mark = pbjson__path_key(&c->path, key, klen);
             int rc = ENC_FAIL(c, "unknown field of %s", d->name);
             pbjson__path_pop(&c->path, mark);
             return rc;

@@ -15,6 +15,9 @@ typedef struct pbjson__path {
 /* Appends ".name" (no dot at the root) and returns the old length, which
  * pbjson__path_pop restores. Too long a path ends in "...". */
 size_t pbjson__path_field(pbjson__path *p, const char *name);
+/* Appends ".key" for a map key of klen bytes (NULs and control characters
+ * shown as '?'); returns the mark. */
+size_t pbjson__path_key(pbjson__path *p, const char *key, size_t klen);
 /* Appends "[i]". */
 size_t pbjson__path_index(pbjson__path *p, size_t i);
 /* Restores the path to an earlier length. */

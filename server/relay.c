@@ -125,18 +125,18 @@ static bool relay_ready(void *ud)
     return true;
 }
 
-/* /v1/sessions: a JSON array, filtered by tenant and state. */
+/* /v1/sessions: {"sessions":[...]}, filtered by tenant and state. */
 static int relay_sessions_json(void *ud, const char *tenant_f, const char *state, kk_buf *out)
 {
     relay *r = ud;
     bool first = true;
-    int rc = kk_buf_append(out, "[", 1);
+    int rc = kk_buf_append(out, "{\"sessions\":[", 13);
     for (size_t i = 0; rc == 0 && i < r->n; i++) {
         if (tenant_f && tenant_f[0] && strcmp(tenant_f, tenant_id(r->tenants[i])) != 0)
             continue;
         rc = tenant_sessions_json(r->tenants[i], state, out, &first);
     }
-    return rc ? rc : kk_buf_append(out, "]", 1);
+    return rc ? rc : kk_buf_append(out, "]}\n", 3);
 }
 
 /* Frees every tenant (their logins close; the loop drains the rest). */

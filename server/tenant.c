@@ -276,6 +276,10 @@ tenant *tenant_new(const tenant_env *env, const cfg_tenant *tc, char *err, size_
     snprintf(t->hw_key, sizeof t->hw_key, "kkim:{%s}:hw", tc->id);
     snprintf(t->synced_key, sizeof t->synced_key, "kkim:{%s}:synced", tc->id);
     t->tokens = tok_store_new(tc, err, errlen);
+    if (t->tokens && err[0]) {
+        KK_LOG_ERROR(&t->log, "token_source_failed", KK_S("detail", err));
+        err[0] = '\0';
+    }
     rsink_cfg rcfg = { .maxlen = tc->streams.maxlen, .retention_ms = tc->streams.retention_ms };
     t->rs = t->id ? rsink_new(env->redis, t->id, &rcfg) : NULL;
     csync_ops ops;

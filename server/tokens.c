@@ -138,10 +138,14 @@ tok_store *tok_store_new(const cfg_tenant *tc, char *err, size_t errlen)
     }
     if (ts->source == CFG_TOK_FILE) {
         ts->path = strdup(tc->tokens.path ? tc->tokens.path : "");
-        if (!ts->path || tok_store_reload(ts, err, errlen) < 0) {
+        if (!ts->path) {
+            snprintf(err, errlen, "out of memory");
             tok_store_free(ts);
             return NULL;
         }
+        /* A missing or bad file is not fatal: the logins wait (parked, "no
+         * token") until a reload or a token-expired retry reads it again. */
+        (void)tok_store_reload(ts, err, errlen);
         return ts;
     }
     snprintf(err, errlen, "token source not supported yet by this build");

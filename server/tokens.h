@@ -20,8 +20,9 @@
 
 typedef struct tok_store tok_store;
 
-/* Creates a store for tenant tc's token source and loads it. On a file
- * error returns NULL and writes a reason (without token text) to err. */
+/* Creates a store for tenant tc's token source and loads it. A file that
+ * cannot be read leaves the store empty and writes the reason (without
+ * token text) to err; NULL only for an unsupported source or no memory. */
 tok_store *tok_store_new(const cfg_tenant *tc, char *err, size_t errlen);
 /* Frees the store and wipes its tokens. NULL is fine. */
 void tok_store_free(tok_store *ts);

@@ -7,10 +7,14 @@
  *   message ends the frame, so any shorter input is KK_EAGAIN);
  * - a decoded envelope re-encodes, the re-encoding decodes to equal fields
  *   and re-encodes to the very same bytes (the encoder is Go-canonical);
- * - when both decoders accept the frame, the fields they share agree.
+ * - when both decoders accept the frame, the fields they share agree;
+ * - a frame that starts with our own Req/Resp definition (the decoder's
+ *   fast path) decodes exactly as the same frame with the type renamed
+ *   (the general path).
  * A broken check calls __builtin_trap() so libFuzzer records the input.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
@@ -94,6 +98,30 @@ static void check_req_round_trip(const codec_req *q)
     kk_buf_free(&b);
 }
 
+/* If data starts with the exact Req or Resp definition our encoder writes,
+ * renames the type in a copy ("Resp" → "Resb": a frame Go reads the same)
+ * and checks that both copies decode alike, through both decoders. */
+static void check_fast_path(const uint8_t *data, size_t size)
+{
+    size_t at;
+    if (size > 11 && memcmp(data, "\x60\xff\x81\x03\x01\x01\x04Resp", 11) == 0)
+        at = 10;
+    else if (size > 10 && memcmp(data, "\x5d\xff\x81\x03\x01\x01\x03Req", 10) == 0)
+        at = 9;
+    else
+        return;
+    uint8_t *copy = malloc(size);
+    FUZZ_CHECK(copy != NULL);
+    memcpy(copy, data, size);
+    copy[at] = 'b';
+    codec_resp ra, rb;
+    codec_req qa, qb;
+    FUZZ_CHECK(codec_gob_decode_resp(data, size, &ra) == codec_gob_decode_resp(copy, size, &rb));
+    FUZZ_CHECK(codec_gob_decode_req(data, size, &qa) == codec_gob_decode_req(copy, size, &qb));
+    FUZZ_CHECK(resp_eq(&ra, &rb) && req_eq(&qa, &qb));
+    free(copy);
+}
+
 /* libFuzzer entry point: both decoders on the input, then the oracles. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -114,6 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(codec_gob_decode_req(data, size - 1, &qcut) == KK_EAGAIN);
         check_req_round_trip(&q);
     }
+    check_fast_path(data, size);
     if (rr == 0 && rq == 0) {
         FUZZ_CHECK(r.req_identifier == q.req_identifier);
         FUZZ_CHECK(view_eq(r.msg_incr, q.msg_incr) && view_eq(r.operation_id, q.operation_id));

@@ -4,9 +4,10 @@
  * MsgData; the rest is the payload. Oracles:
  *  - pbjson: decode → encode → decode gives the same JSON, and encoding that
  *    JSON again gives the same bytes;
- *  - when protobuf-c also accepts the input and nothing was merged (its
- *    merge of repeated singular messages differs from protobuf's), its
- *    message converted to JSON equals ours;
+ *  - when protobuf-c also accepts the input, nothing was merged (its merge
+ *    of repeated singular messages differs from protobuf's) and no string
+ *    holds a NUL (protobuf-c cuts C strings there), its message converted to
+ *    JSON equals ours;
  *  - SendMsgResp: re-encoding the decoded fields canonically decodes to the
  *    same fields. */
 #include <stddef.h>
@@ -62,6 +63,55 @@ static void check_send_resp(const uint8_t *p, size_t n)
     kk_buf_free(&out);
 }
 
+/* True when some string or object key in j holds a NUL: protobuf-c keeps
+ * strings as C strings, so it packs them cut at the NUL (Go and pbjson keep
+ * them). */
+static bool has_nul_string(const json_t *j)
+{
+    const char *key;
+    size_t klen, i;
+    json_t *v;
+    if (json_is_string(j))
+        return strlen(json_string_value(j)) != json_string_length(j);
+    if (json_is_array(j)) {
+        json_array_foreach(j, i, v)
+            if (has_nul_string(v))
+                return true;
+    }
+    if (json_is_object(j)) {
+        json_object_keylen_foreach((json_t *)j, key, klen, v)
+            if (strlen(key) != klen || has_nul_string(v))
+                return true;
+    }
+    return false;
+}
+
+/* json_equal, but for keys holding a NUL too (jansson's own json_equal
+ * looks keys up as C strings and calls two equal such objects different). */
+static bool json_same(const json_t *a, const json_t *b)
+{
+    const char *key;
+    size_t klen, i;
+    json_t *v;
+    if (json_is_array(a) && json_is_array(b)) {
+        if (json_array_size(a) != json_array_size(b))
+            return false;
+        json_array_foreach(a, i, v)
+            if (!json_same(v, json_array_get(b, i)))
+                return false;
+        return true;
+    }
+    if (json_is_object(a) && json_is_object(b)) {
+        if (json_object_size(a) != json_object_size(b))
+            return false;
+        json_object_keylen_foreach((json_t *)a, key, klen, v)
+            if (!json_same(v, json_object_getn(b, key, klen)))
+                return false;
+        return true;
+    }
+    return a && b && json_equal(a, b);
+}
+
 /* pbjson round trip, and agreement with protobuf-c. */
 static void check_pbjson(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n)
 {
@@ -75,13 +125,13 @@ static void check_pbjson(const ProtobufCMessageDescriptor *d, const uint8_t *p, 
     kk_buf_init(&e2, 4 * n + 4096);
     ORACLE(pbjson_encode(d, j1, NULL, &e1, &err) == 0);
     ORACLE(pbjson_decode(d, e1.p, e1.len, NULL, &j2, &err) == 0);
-    ORACLE(json_equal(j1, j2));
+    ORACLE(json_same(j1, j2));
     ORACLE(pbjson_encode(d, j2, NULL, &e2, &err) == 0);
     ORACLE(e1.len == e2.len && (e1.len == 0 || memcmp(e1.p, e2.p, e1.len) == 0));
     ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, n, p);
-    if (m && o.merges == 0) {
+    if (m && o.merges == 0 && !has_nul_string(j1)) {
         ORACLE(pbjson_from_message(m, NULL, &j3, &err) == 0);
-        ORACLE(json_equal(j1, j3));
+        ORACLE(json_same(j1, j3));
     }
     protobuf_c_message_free_unpacked(m, NULL);
     json_decref(j1);

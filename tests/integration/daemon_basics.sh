@@ -62,7 +62,9 @@ JSON
 }
 
 start_redis "" || { echo "FAIL: redis-server did not start"; exit 1; }
-write_config "redis://127.0.0.1:$REDIS_PORT/0" '["alice", "bob"]'
+# No users first: /readyz also needs the logins "mostly online", and no
+# gateway runs in this test (the relay's own tests cover logins).
+write_config "redis://127.0.0.1:$REDIS_PORT/0" '[]'
 "$RELAY" -c "$WORK/relay.json" 2>"$WORK/relay.log" &
 RELAY_PID=$!
 PIDS+=("$RELAY_PID")
@@ -89,9 +91,12 @@ write_config "redis://127.0.0.1:$REDIS_PORT/0" '["alice", "carol"]'
 kill -HUP "$RELAY_PID"
 for _ in $(seq 50); do grep -q '"event":"reload"' "$WORK/relay.log" && break; sleep 0.1; done
 check "SIGHUP logs the reload diff" \
-    grep -q '"event":"reload".*"usersAdded":1,"usersRemoved":1' "$WORK/relay.log"
+    grep -q '"event":"reload".*"usersAdded":2,"usersRemoved":0' "$WORK/relay.log"
 check "SIGHUP logs each change" \
     grep -q '"event":"reload_change","tenant":"demo","user":"carol","platform":7,"change":"user_added"' "$WORK/relay.log"
+check "/v1/sessions lists the added logins" \
+    sh -c "curl -s 'http://127.0.0.1:$ADMIN_PORT/v1/sessions?tenant=demo' | grep -q '\"user\":\"carol\"'"
+check "/readyz is 503 while the added logins are offline" wait_code /readyz 503 50
 
 START=$(date +%s%N)
 kill -TERM "$RELAY_PID"

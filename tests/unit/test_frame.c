@@ -1,6 +1,7 @@
 /* test_frame.c — whole binary messages (NOTES.md §2): sdk choice, gzip,
  * max_frame on the wire size in both directions, max_inflated, where decoded
- * views point, and round trips for go/js with and without gzip. */
+ * views point, round trips for go/js with and without gzip, and the
+ * classification of text frames. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,6 +11,8 @@
 #include <cmocka.h>
 
 #include "codec.h"
+
+#define LIT(s) (const uint8_t *)(s), sizeof(s) - 1
 
 #define VIEW_EQ(v, lit)                                                  \
     do {                                                                 \
@@ -444,6 +447,62 @@ static void frame_scratch_free_takes_null_and_leaves_scratch_reusable(void **sta
     codec_scratch_free(&s);
 }
 
+/* ---- text frames (NOTES.md §1.3, §4.2) ----------------------------------------------------- */
+
+static void text_classify_recognizes_ping_and_pong(void **state)
+{
+    (void)state;
+    int64_t code = 77;
+    assert_int_equal(codec_text_classify(LIT("{\"type\":\"ping\"}"), &code), CODEC_TEXT_PING);
+    assert_int_equal(codec_text_classify(LIT("{\"type\":\"pong\",\"body\":null}"), &code),
+                     CODEC_TEXT_PONG);
+    assert_int_equal(codec_text_classify(LIT(" {\"TYPE\":\"pong\"} "), &code), CODEC_TEXT_PONG);
+    assert_int_equal(codec_text_classify(LIT("{\"type\":\"PING\"}"), &code), CODEC_TEXT_OTHER);
+    assert_int_equal(codec_text_classify(LIT("{\"type\":\"ping\\u0000\"}"), &code),
+                     CODEC_TEXT_OTHER);
+    assert_int_equal(code, 77);
+}
+
+static void text_classify_reads_the_handshake_verdict(void **state)
+{
+    (void)state;
+    int64_t code = 77;
+    assert_int_equal(codec_text_classify(LIT("{\"errCode\":1002,\"errMsg\":\"token invalid\","
+                                             "\"errDlt\":\"\"}"), &code),
+                     CODEC_TEXT_VERDICT);
+    assert_int_equal(code, 1002);
+    assert_int_equal(codec_text_classify(LIT("{\"errCode\":0,\"errMsg\":\"\",\"errDlt\":\"\"}"),
+                                         &code),
+                     CODEC_TEXT_VERDICT);
+    assert_int_equal(code, 0);
+}
+
+static void text_classify_calls_other_shapes_other(void **state)
+{
+    (void)state;
+    int64_t code = 77;
+    assert_int_equal(codec_text_classify(LIT("{\"reqIdentifier\":1003,\"errCode\":0}"), &code),
+                     CODEC_TEXT_OTHER);
+    assert_int_equal(codec_text_classify(LIT("{\"errCode\":\"1002\"}"), &code), CODEC_TEXT_OTHER);
+    assert_int_equal(codec_text_classify(LIT("{\"errCode\":null}"), &code), CODEC_TEXT_OTHER);
+    assert_int_equal(codec_text_classify(LIT("[1,2]"), &code), CODEC_TEXT_OTHER);
+    assert_int_equal(codec_text_classify(LIT("\"ping\""), &code), CODEC_TEXT_OTHER);
+    assert_int_equal(codec_text_classify(LIT("{}"), &code), CODEC_TEXT_OTHER);
+    assert_int_equal(code, 77);
+}
+
+static void text_classify_rejects_text_that_is_not_json(void **state)
+{
+    (void)state;
+    int64_t code = 77;
+    assert_int_equal(codec_text_classify(LIT("ping"), &code), KK_EJSON);
+    assert_int_equal(codec_text_classify(LIT("{\"type\":\"ping\""), &code), KK_EJSON);
+    assert_int_equal(codec_text_classify(LIT(""), &code), KK_EJSON);
+    assert_int_equal(codec_text_classify(LIT("{\"errCode\":99999999999999999999}"), &code),
+                     KK_EJSON);
+    assert_int_equal(code, 77);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -461,6 +520,10 @@ int main(void)
         cmocka_unit_test(frame_decode_fails_at_every_split_of_a_frame),
         cmocka_unit_test(frame_rejects_an_unknown_sdk),
         cmocka_unit_test(frame_scratch_free_takes_null_and_leaves_scratch_reusable),
+        cmocka_unit_test(text_classify_recognizes_ping_and_pong),
+        cmocka_unit_test(text_classify_reads_the_handshake_verdict),
+        cmocka_unit_test(text_classify_calls_other_shapes_other),
+        cmocka_unit_test(text_classify_rejects_text_that_is_not_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

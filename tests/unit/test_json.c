@@ -1,5 +1,5 @@
-/* test_json.c — the sdkType=js envelope (NOTES.md §2.3) and text frames
- * (§1.3, §4.2): byte-exact encoding against Go's json.Marshal, every
+/* test_json.c — the sdkType=js envelope (NOTES.md §2.3; text frames
+ * are in test_frame.c): byte-exact encoding against Go's json.Marshal, every
  * accepted and rejected input form, and truncation at every offset.
  * Expected encodings were produced by Go's encoding/json (Go 1.19 plus the
  * Go 1.22 \b/\f change) on OpenIM's Req/Resp structs. */
@@ -753,62 +753,6 @@ static void json_round_trips_req_and_resp_with_both_data_forms(void **state)
     kk_buf_free(&t);
 }
 
-/* ---- text frames ----------------------------------------------------- */
-
-static void text_classify_recognizes_ping_and_pong(void **state)
-{
-    (void)state;
-    int64_t code = 77;
-    assert_int_equal(codec_text_classify(LIT("{\"type\":\"ping\"}"), &code), CODEC_TEXT_PING);
-    assert_int_equal(codec_text_classify(LIT("{\"type\":\"pong\",\"body\":null}"), &code),
-                     CODEC_TEXT_PONG);
-    assert_int_equal(codec_text_classify(LIT(" {\"TYPE\":\"pong\"} "), &code), CODEC_TEXT_PONG);
-    assert_int_equal(codec_text_classify(LIT("{\"type\":\"PING\"}"), &code), CODEC_TEXT_OTHER);
-    assert_int_equal(codec_text_classify(LIT("{\"type\":\"ping\\u0000\"}"), &code),
-                     CODEC_TEXT_OTHER);
-    assert_int_equal(code, 77);
-}
-
-static void text_classify_reads_the_handshake_verdict(void **state)
-{
-    (void)state;
-    int64_t code = 77;
-    assert_int_equal(codec_text_classify(LIT("{\"errCode\":1002,\"errMsg\":\"token invalid\","
-                                             "\"errDlt\":\"\"}"), &code),
-                     CODEC_TEXT_VERDICT);
-    assert_int_equal(code, 1002);
-    assert_int_equal(codec_text_classify(LIT("{\"errCode\":0,\"errMsg\":\"\",\"errDlt\":\"\"}"),
-                                         &code),
-                     CODEC_TEXT_VERDICT);
-    assert_int_equal(code, 0);
-}
-
-static void text_classify_calls_other_shapes_other(void **state)
-{
-    (void)state;
-    int64_t code = 77;
-    assert_int_equal(codec_text_classify(LIT("{\"reqIdentifier\":1003,\"errCode\":0}"), &code),
-                     CODEC_TEXT_OTHER);
-    assert_int_equal(codec_text_classify(LIT("{\"errCode\":\"1002\"}"), &code), CODEC_TEXT_OTHER);
-    assert_int_equal(codec_text_classify(LIT("{\"errCode\":null}"), &code), CODEC_TEXT_OTHER);
-    assert_int_equal(codec_text_classify(LIT("[1,2]"), &code), CODEC_TEXT_OTHER);
-    assert_int_equal(codec_text_classify(LIT("\"ping\""), &code), CODEC_TEXT_OTHER);
-    assert_int_equal(codec_text_classify(LIT("{}"), &code), CODEC_TEXT_OTHER);
-    assert_int_equal(code, 77);
-}
-
-static void text_classify_rejects_text_that_is_not_json(void **state)
-{
-    (void)state;
-    int64_t code = 77;
-    assert_int_equal(codec_text_classify(LIT("ping"), &code), KK_EJSON);
-    assert_int_equal(codec_text_classify(LIT("{\"type\":\"ping\""), &code), KK_EJSON);
-    assert_int_equal(codec_text_classify(LIT(""), &code), KK_EJSON);
-    assert_int_equal(codec_text_classify(LIT("{\"errCode\":99999999999999999999}"), &code),
-                     KK_EJSON);
-    assert_int_equal(code, 77);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -850,10 +794,6 @@ int main(void)
         cmocka_unit_test(json_decode_rejects_more_values_than_the_limit),
         cmocka_unit_test(json_decode_rejects_deep_nesting_without_crashing),
         cmocka_unit_test(json_round_trips_req_and_resp_with_both_data_forms),
-        cmocka_unit_test(text_classify_recognizes_ping_and_pong),
-        cmocka_unit_test(text_classify_reads_the_handshake_verdict),
-        cmocka_unit_test(text_classify_calls_other_shapes_other),
-        cmocka_unit_test(text_classify_rejects_text_that_is_not_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

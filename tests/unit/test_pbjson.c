@@ -242,6 +242,34 @@ static void pbjson_maps_write_key_and_value_and_default_missing_ones(void **stat
                    "{\"seqs\":{\"x\":{\"maxSeq\":0,\"hasReadSeq\":0,\"maxSeqTime\":0}}}");
 }
 
+static void pbjson_map_keys_and_strings_may_hold_nul(void **state)
+{
+    (void)state;
+    /* Go allows NUL in strings; keys "a\0b" and "a\0c" stay distinct */
+    const char *hex = "0a07 0a03 610062 1001  0a07 0a03 610063 1002";
+    uint8_t b[64];
+    size_t n = unhex(hex, b, sizeof b);
+    json_t *j;
+    pbjson_err err;
+    assert_int_equal(pbjson_decode(&kkim__get_max_seq_resp__descriptor, b, n, NULL, &j, &err), 0);
+    assert_int_equal(json_object_size(json_object_get(j, "maxSeqs")), 2);
+    kk_buf out;
+    kk_buf_init(&out, 256);
+    assert_int_equal(pbjson_encode(&kkim__get_max_seq_resp__descriptor, j, NULL, &out, &err), 0);
+    assert_int_equal(out.len, n);
+    assert_memory_equal(out.p, b, n);
+    kk_buf_free(&out);
+    json_decref(j);
+    /* a field name followed by a NUL names no field */
+    json_t *bad = json_object();
+    json_object_setn_new(bad, "sendID\0x", 8, json_string("a"));
+    kk_buf_init(&out, 256);
+    assert_int_equal(pbjson_encode(&kkim__msg_data__descriptor, bad, NULL, &out, &err), KK_EJSON);
+    assert_string_equal(err.path, "sendID?x");
+    kk_buf_free(&out);
+    json_decref(bad);
+}
+
 static void pbjson_enums_are_numbers_and_accept_names(void **state)
 {
     (void)state;
@@ -425,6 +453,7 @@ int main(void)
         cmocka_unit_test(pbjson_oneof_shows_and_writes_only_the_set_member),
         cmocka_unit_test(pbjson_merges_a_singular_message_given_twice),
         cmocka_unit_test(pbjson_maps_write_key_and_value_and_default_missing_ones),
+        cmocka_unit_test(pbjson_map_keys_and_strings_may_hold_nul),
         cmocka_unit_test(pbjson_enums_are_numbers_and_accept_names),
         cmocka_unit_test(pbjson_decode_stops_at_the_value_budget),
         cmocka_unit_test(pbjson_extra_key_hook_lets_decorations_through),

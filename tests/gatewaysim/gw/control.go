@@ -71,6 +71,15 @@ func (s *Server) ControlHandler() http.Handler {
 	route("/variants", s.ctlVariants)
 	route("/stats", s.ctlStats)
 	route("/conns", func(*http.Request) (interface{}, error) { return s.ConnInfos(), nil })
+	m.HandleFunc("/hold", func(w http.ResponseWriter, r *http.Request) {
+		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
+		if ms > 30000 {
+			ms = 30000
+		}
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+		w.Header().Set("Content-Type", "image/gif")
+		_, _ = w.Write([]byte("GIF89a\x01\x00\x01\x00\x00\x00\x00;"))
+	})
 	m.HandleFunc("/client.html", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write([]byte(clientPage))
@@ -153,10 +162,10 @@ func (s *Server) ctlGroups(r *http.Request) (interface{}, error) {
 // ctlTokens: POST {"userID","platformID","ttlSec"} -> {"token"}; ttlSec <0 gives an expired token.
 func (s *Server) ctlTokens(r *http.Request) (interface{}, error) {
 	var in struct {
-		UserID     string `json:"userID"`
+		UserID     string   `json:"userID"`
 		UserIDs    []string `json:"userIDs"`
-		PlatformID int    `json:"platformID"`
-		TTLSec     int64  `json:"ttlSec"`
+		PlatformID int      `json:"platformID"`
+		TTLSec     int64    `json:"ttlSec"`
 	}
 	if err := body(r, &in); err != nil {
 		return nil, err
@@ -284,13 +293,17 @@ func (s *Server) ctlInject(r *http.Request) (interface{}, error) {
 	return map[string]interface{}{"errCode": 0, "sent": out}, nil
 }
 
-// injectRate injects at in.Rate messages/s for in.DurationMs, in 1 ms ticks.
+// injectRate injects round(rate * durationMs) messages evenly over
+// durationMs, in 1 ms ticks.
 func (s *Server) injectRate(in *injectReq) (int, error) {
 	start := time.Now()
-	end := start.Add(time.Duration(in.DurationMs) * time.Millisecond)
+	total := int(in.Rate*float64(in.DurationMs)/1000 + 0.5)
 	n := 0
-	for now := start; now.Before(end); now = time.Now() {
-		due := int(in.Rate * now.Sub(start).Seconds())
+	for n < total {
+		due := int(in.Rate*time.Since(start).Seconds()) + 1
+		if due > total {
+			due = total
+		}
 		for ; n < due; n++ {
 			m, err := in.msg(n + 1)
 			if err != nil {

@@ -2,7 +2,6 @@ package gw
 
 import (
 	"bytes"
-	"encoding/json"
 	"testing"
 
 	"github.com/gorilla/websocket"
@@ -79,9 +78,9 @@ func TestJSONRespKeyOrderAndData(t *testing.T) {
 // JSON requests accept data as base64, number array, null or absent, and keys case-insensitively.
 func TestJSONReqAcceptsEveryDataForm(t *testing.T) {
 	for in, want := range map[string]string{
-		`{"reqIdentifier":1001,"sendID":"a","msgIncr":"1","data":"AQI="}`:   "\x01\x02",
-		`{"reqIdentifier":1001,"sendID":"a","msgIncr":"1","data":[1,2]}`:    "\x01\x02",
-		`{"reqIdentifier":1001,"sendID":"a","msgIncr":"1","data":null}`:     "",
+		`{"reqIdentifier":1001,"sendID":"a","msgIncr":"1","data":"AQI="}`:  "\x01\x02",
+		`{"reqIdentifier":1001,"sendID":"a","msgIncr":"1","data":[1,2]}`:   "\x01\x02",
+		`{"reqIdentifier":1001,"sendID":"a","msgIncr":"1","data":null}`:    "",
 		`{"ReqIdentifier":1001,"SENDID":"a","msgIncr":"1","unknown":true}`: "",
 	} {
 		r, err := DecodeReq(Codec{JSON: true}, []byte(in))
@@ -106,5 +105,3 @@ func TestKickFrameOnTheWireIsGzippedNotesVector(t *testing.T) {
 	}
 	c.closed()
 }
-
-var _ = json.Marshal

@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -333,8 +332,6 @@ func sendResp(t *testing.T, r *Resp) *pb.SendMsgResp {
 	}
 	return &out
 }
-
-var _ = fmt.Sprint
 
 // noCloseFrame asserts that err is a TCP close without a close frame
 // (gorilla reports it as 1006).

@@ -2,12 +2,10 @@ package gw
 
 import (
 	"bytes"
-	"io"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
-	"google.golang.org/protobuf/proto"
 	"kkim/sim/pb"
 )
 
@@ -71,7 +69,7 @@ func TestTextPingPong(t *testing.T) {
 	ts := start(t, Config{})
 	a := ts.dial("a", 3, "")
 	for in, want := range map[string]string{
-		`{"type":"ping"}`:                 `{"type":"pong","body":null}`,
+		`{"type":"ping"}`:                `{"type":"pong","body":null}`,
 		`{"type":"ping","body":{"n":1}}`: `{"type":"pong","body":{"n":1}}`,
 	} {
 		a.ws.WriteMessage(websocket.TextMessage, []byte(in))
@@ -118,14 +116,14 @@ func TestGatewayPingsOnlyWebPlatform(t *testing.T) {
 func TestFramesThatCloseTheConnection(t *testing.T) {
 	ts := start(t, Config{})
 	cases := map[string]func(c *client){
-		"bad gob":     func(c *client) { c.ws.WriteMessage(websocket.BinaryMessage, []byte{1, 2, 3}) },
-		"bad json":    func(c *client) { c.ws.WriteMessage(websocket.BinaryMessage, []byte(`{"reqIdentifier":`)) },
-		"bad gzip":    func(c *client) { c.ws.WriteMessage(websocket.BinaryMessage, []byte("not gzip")) },
-		"sendID":      func(c *client) { c.sendReq(&Req{ReqIdentifier: 1001, SendID: "b", MsgIncr: "1"}) },
-		"unknown id":  func(c *client) { c.sendReq(&Req{ReqIdentifier: 1008, SendID: "a", MsgIncr: "1"}) },
-		"id 2005":     func(c *client) { c.sendReq(&Req{ReqIdentifier: 2005, SendID: "a", MsgIncr: "1"}) },
-		"text req":    func(c *client) { c.ws.WriteMessage(websocket.TextMessage, []byte(`{"reqIdentifier":1001}`)) },
-		"text junk":   func(c *client) { c.ws.WriteMessage(websocket.TextMessage, []byte(`ping`)) },
+		"bad gob":    func(c *client) { c.ws.WriteMessage(websocket.BinaryMessage, []byte{1, 2, 3}) },
+		"bad json":   func(c *client) { c.ws.WriteMessage(websocket.BinaryMessage, []byte(`{"reqIdentifier":`)) },
+		"bad gzip":   func(c *client) { c.ws.WriteMessage(websocket.BinaryMessage, []byte("not gzip")) },
+		"sendID":     func(c *client) { c.sendReq(&Req{ReqIdentifier: 1001, SendID: "b", MsgIncr: "1"}) },
+		"unknown id": func(c *client) { c.sendReq(&Req{ReqIdentifier: 1008, SendID: "a", MsgIncr: "1"}) },
+		"id 2005":    func(c *client) { c.sendReq(&Req{ReqIdentifier: 2005, SendID: "a", MsgIncr: "1"}) },
+		"text req":   func(c *client) { c.ws.WriteMessage(websocket.TextMessage, []byte(`{"reqIdentifier":1001}`)) },
+		"text junk":  func(c *client) { c.ws.WriteMessage(websocket.TextMessage, []byte(`ping`)) },
 		"client close": func(c *client) {
 			c.ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(1000, ""))
 		},
@@ -171,6 +169,3 @@ func TestOversizeInboundFrameCloses1009(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
-var _ = io.EOF
-var _ = proto.Marshal

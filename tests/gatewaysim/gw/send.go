@@ -6,7 +6,6 @@ package gw
 
 import (
 	"encoding/json"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -306,5 +305,3 @@ func textContent(t string) []byte {
 	b, _ := json.Marshal(map[string]string{"text": t})
 	return b
 }
-
-var _ = strings.HasPrefix

@@ -7,7 +7,6 @@ package gw
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log"
 	"net"
 	"net/http"
@@ -408,5 +407,3 @@ func (s *Server) WSAddr() string {
 func (s *Server) logf(format string, args ...interface{}) {
 	s.cfg.Logf("gatewaysim: "+format, args...)
 }
-
-var _ = fmt.Sprintf
