@@ -2,21 +2,31 @@
  * (NOTES.md §2.4) into codec_req / codec_resp, as Go's own decoder would.
  *
  * A frame is a sequence of messages (uint length, int type id, payload):
- * definitions (negative id, a wireType value) then one value message. The
- * decoder keeps the definitions in a fixed table on the stack (no malloc),
- * resolves every type reference once a type sequence is complete (types may
- * refer to ids defined later in the same sequence: Go sends the outer type
- * first), matches the value's struct fields to ours by name and skips the
- * others whatever their type. Views point into the input.
+ * definitions (negative id, a wireType value) then the value message. When
+ * an interface field carries type definitions, Go ends the value message
+ * after the first one and the value goes on in further messages (see
+ * skip_iface). The decoder keeps the definitions in a fixed table on the
+ * stack (no malloc), resolves every type reference once a type sequence is
+ * complete (types may refer to ids defined later in the same sequence: Go
+ * sends the outer type first), matches the value's struct fields to ours
+ * by name and skips the others whatever their type. Views point into the
+ * input. Frames that start with exactly our own definition of the struct
+ * (every frame of the gateway) take a short fast path, decode_canonical.
  *
  * Error codes: KK_EAGAIN when the input ends inside a message or before the
  * value message (a frame of definitions only is treated as truncated: Go's
  * decoder says ErrUnexpectedEOF there too); KK_EPROTO for bytes that break
  * the format inside a complete message (bad integer, length or count over
- * the bytes left, field number out of range, array length mismatch,
- * trailing bytes); KK_ETYPE for bad, duplicate, undefined or mismatched
- * types; KK_ETOOBIG past CODEC_GOB_MAX_TYPES, GOB_MAX_FIELDS or GOB_MAX_MSG;
- * KK_EDEPTH past CODEC_GOB_MAX_DEPTH; KK_EOVERFLOW for an int over int32.
+ * the bytes left, field number out of range, array length mismatch, a
+ * missing struct terminator, trailing bytes); KK_ETYPE for bad, duplicate,
+ * undefined or mismatched types; KK_ETOOBIG past CODEC_GOB_MAX_TYPES,
+ * GOB_MAX_FIELDS or GOB_MAX_MSG; KK_EDEPTH past CODEC_GOB_MAX_DEPTH;
+ * KK_EOVERFLOW for an int over int32.
+ *
+ * Stricter than Go, on purpose: ids below 65 cannot be defined (Go allows
+ * 64), a wireType must set exactly one kind, array lengths must not be
+ * negative, field types may not be gob's internal ids 16..23, and interface
+ * values must name a defined concrete type even when skipped.
  *
  * Termination: every recursive step consumes at least one input byte and
  * recursion is cut at CODEC_GOB_MAX_DEPTH, so self-referential types (legal
@@ -185,8 +195,8 @@ static int next_msg(gob_rd *fr, gob_rd *m)
     return 0;
 }
 
-/* Parses CommonType{Name string; Id int}. Go keeps both only for its error
- * messages, and so do we not: they are checked for form and dropped. */
+/* Parses CommonType{Name string; Id int}. Go uses both only in its error
+ * messages; here they are checked for form and dropped. */
 static int def_common(gob_rd *r)
 {
     int64_t fn = -1;
@@ -552,8 +562,8 @@ static int read_known(gob_rd *r, const gob_field *f, void *out)
 }
 
 /* Decodes the top-level struct value of type t into out: our fields by
- * name, the others skipped. The common case (the gateway's Resp) is this
- * loop with six table look-ups and no skipping. */
+ * name, the others skipped. After match_fields each wire field is one
+ * table look-up (role[]) away from its C field or its skip. */
 static int decode_top(gob_dec *d, gob_rd *r, const gob_type *t, const gob_struct *s, void *out)
 {
     int rc = match_fields(d, t, s);
@@ -633,7 +643,7 @@ static int decode_canonical(const gob_struct *s, const uint8_t *in, size_t len, 
 }
 
 /* Decodes a frame into out (a C struct described by s); on failure out is
- * zeroed. The decoder state lives on this stack frame (about 9 KiB). */
+ * zeroed. The decoder state lives on this stack frame (about 8 KiB). */
 static int gob_decode(const gob_struct *s, const uint8_t *in, size_t len, void *out)
 {
     if (!out)

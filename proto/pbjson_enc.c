@@ -83,14 +83,13 @@ typedef struct enc_val {
     kk_view s;
 } enc_val;
 
-/* Parses the JSON value v as a scalar of type t (enum names via fd). Bytes
- * are base64-decoded into tmp, which the caller frees. */
-static int enc_parse(enc_ctx *c, const ProtobufCFieldDescriptor *fd, ProtobufCType t,
-                     const json_t *v, enc_val *ev, kk_buf *tmp)
+/* Parses the JSON value v as an integer-like scalar of type t (enum names
+ * via fd) into its wire value: sign-extended, zigzagged or as fixed bits. */
+static int enc_parse_int(enc_ctx *c, const ProtobufCFieldDescriptor *fd, ProtobufCType t,
+                         const json_t *v, uint64_t *u)
 {
     int64_t x = 0;
     int rc = 0;
-    memset(ev, 0, sizeof *ev);
     switch (t) {
     case PROTOBUF_C_TYPE_ENUM:
         if (json_is_string(v)) {
@@ -102,49 +101,57 @@ static int enc_parse(enc_ctx *c, const ProtobufCFieldDescriptor *fd, ProtobufCTy
         } else {
             rc = enc_int(c, v, INT32_MIN, INT32_MAX, "enum", &x);
         }
-        ev->u = (uint64_t)x; /* negative int32 is sign-extended to 10 bytes */
+        *u = (uint64_t)x; /* negative int32 is sign-extended to 10 bytes */
         break;
     case PROTOBUF_C_TYPE_INT32:
         rc = enc_int(c, v, INT32_MIN, INT32_MAX, "int32", &x);
-        ev->u = (uint64_t)x;
+        *u = (uint64_t)x;
         break;
     case PROTOBUF_C_TYPE_SFIXED32:
         rc = enc_int(c, v, INT32_MIN, INT32_MAX, "sfixed32", &x);
-        ev->u = (uint32_t)(int32_t)x;
+        *u = (uint32_t)(int32_t)x;
         break;
     case PROTOBUF_C_TYPE_SINT32:
         rc = enc_int(c, v, INT32_MIN, INT32_MAX, "sint32", &x);
-        ev->u = ((uint32_t)x << 1) ^ (uint32_t)(x < 0 ? -1 : 0);
+        *u = ((uint32_t)x << 1) ^ (uint32_t)(x < 0 ? -1 : 0);
         break;
     case PROTOBUF_C_TYPE_UINT32:
     case PROTOBUF_C_TYPE_FIXED32:
         rc = enc_int(c, v, 0, UINT32_MAX, pbjson__type_name(t), &x);
-        ev->u = (uint64_t)x;
-        break;
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-        rc = enc_int(c, v, INT64_MIN, INT64_MAX, pbjson__type_name(t), &x);
-        ev->u = (uint64_t)x;
+        *u = (uint64_t)x;
         break;
     case PROTOBUF_C_TYPE_SINT64:
         rc = enc_int(c, v, INT64_MIN, INT64_MAX, "sint64", &x);
-        ev->u = ((uint64_t)x << 1) ^ (uint64_t)(x < 0 ? -1 : 0);
+        *u = ((uint64_t)x << 1) ^ (uint64_t)(x < 0 ? -1 : 0);
         break;
     case PROTOBUF_C_TYPE_UINT64:
     case PROTOBUF_C_TYPE_FIXED64:
-        if (json_is_string(v)) {
-            if (!parse_u64_text(json_string_value(v), &ev->u))
-                return ENC_FAIL(c, "expected unsigned integer");
-        } else {
-            rc = enc_int(c, v, 0, INT64_MAX, pbjson__type_name(t), &x);
-            ev->u = (uint64_t)x;
-        }
+        if (json_is_string(v))
+            return parse_u64_text(json_string_value(v), u) ? 0 : ENC_FAIL(c, "expected unsigned integer");
+        rc = enc_int(c, v, 0, INT64_MAX, pbjson__type_name(t), &x);
+        *u = (uint64_t)x;
         break;
+    default: /* INT64, SFIXED64 */
+        rc = enc_int(c, v, INT64_MIN, INT64_MAX, pbjson__type_name(t), &x);
+        *u = (uint64_t)x;
+        break;
+    }
+    return rc;
+}
+
+/* Parses the JSON value v as a scalar of type t. Bytes are base64-decoded
+ * into tmp, which the caller frees. */
+static int enc_parse(enc_ctx *c, const ProtobufCFieldDescriptor *fd, ProtobufCType t,
+                     const json_t *v, enc_val *ev, kk_buf *tmp)
+{
+    int rc = 0;
+    memset(ev, 0, sizeof *ev);
+    switch (t) {
     case PROTOBUF_C_TYPE_BOOL:
         if (!json_is_boolean(v))
             return ENC_FAIL(c, "expected boolean");
         ev->u = json_is_true(v);
-        break;
+        return 0;
     case PROTOBUF_C_TYPE_FLOAT:
     case PROTOBUF_C_TYPE_DOUBLE: {
         double d;
@@ -157,29 +164,30 @@ static int enc_parse(enc_ctx *c, const ProtobufCFieldDescriptor *fd, ProtobufCTy
         } else if (rc == 0) {
             memcpy(&ev->u, &d, sizeof d);
         }
-        break;
+        return rc;
     }
     case PROTOBUF_C_TYPE_STRING:
         if (!json_is_string(v))
             return ENC_FAIL(c, "expected string");
         ev->s.p = (const uint8_t *)json_string_value(v);
         ev->s.len = json_string_length(v);
-        break;
+        return 0;
     case PROTOBUF_C_TYPE_BYTES:
         if (!json_is_string(v))
             return ENC_FAIL(c, "expected base64 string");
         rc = pbjson_b64_decode(json_string_value(v), json_string_length(v), tmp);
         if (rc == KK_EB64)
-            return pbjson__fail(c->err, &c->path, KK_EJSON, false, 0, "expected base64 string");
+            return ENC_FAIL(c, "expected base64 string");
         if (rc < 0)
             return enc_buf_fail(c, rc);
         ev->s.p = tmp->p;
         ev->s.len = tmp->len;
-        break;
+        return 0;
     case PROTOBUF_C_TYPE_MESSAGE:
         return ENC_FAIL(c, "internal: message parsed as scalar");
+    default:
+        return enc_parse_int(c, fd, t, v, &ev->u);
     }
-    return rc;
 }
 
 /* True when a parsed scalar is its type's zero value (proto3 leaves it out;

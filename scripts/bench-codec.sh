@@ -6,8 +6,10 @@
 # payloads with protobuf-c (bench_codec gen), lets Go wrap them into gob and
 # JSON frames (gobbench gen), then times C and Go on those files: frames/s and
 # MB/s for decode and encode, the median of 5 runs of about SECONDS (default
-# 1) each. Prints a Markdown table with the ratio C/Go; docs/benchmarks.md
-# keeps one. Never run by ctest: this measures, it does not test.
+# 1) each. Prints a Markdown table with the ratio C/Go by the wall clock and
+# by process CPU time (the second holds up when the machine is shared);
+# docs/benchmarks.md keeps one. Never run by ctest: it measures, it does not
+# test.
 set -eu
 SECS=${1:-1}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,15 +47,16 @@ echo "load after : $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 # Join the two result files on (frame, codec, op) and print the table.
 awk '
-FNR == NR && $1 == "RESULT" { key = $2 " " $3 " " $4; cf[key] = $6; cm[key] = $7; size[key] = $5; order[++n] = key; next }
-$1 == "RESULT" { key = $2 " " $3 " " $4; gf[key] = $6; gm[key] = $7 }
+FNR == NR && $1 == "RESULT" { k = $2 " " $3 " " $4; cf[k] = $6; cm[k] = $7; cc[k] = $8; size[k] = $5; order[++n] = k; next }
+$1 == "RESULT" { k = $2 " " $3 " " $4; gf[k] = $6; gm[k] = $7; gc[k] = $8 }
 END {
-    print "| frame | codec | op | bytes | C frames/s | C MB/s | Go frames/s | Go MB/s | C / Go |"
-    print "|---|---|---|---:|---:|---:|---:|---:|---:|"
+    print "| frame | codec (Go peer) | op | bytes | C frames/s | C MB/s | Go frames/s | Go MB/s | C / Go | C / Go by CPU time |"
+    print "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
     for (i = 1; i <= n; i++) {
         k = order[i]; split(k, p, " ")
         peer = (p[2] == "gob") ? "encoding/gob" : "encoding/json"
-        ratio = (gf[k] > 0) ? sprintf("%.1f×", cf[k] / gf[k]) : "n/a"
-        printf "| %s | %s (Go: %s) | %s | %d | %d | %.1f | %d | %.1f | %s |\n", p[1], p[2], peer, p[3], size[k], cf[k], cm[k], gf[k], gm[k], ratio
+        r = (gf[k] > 0) ? sprintf("%.1f×", cf[k] / gf[k]) : "n/a"
+        rc = (gc[k] > 0) ? sprintf("%.1f×", cc[k] / gc[k]) : "n/a"
+        printf "| %s | %s (%s) | %s | %d | %d | %.1f | %d | %.1f | %s | %s |\n", p[1], p[2], peer, p[3], size[k], cf[k], cm[k], gf[k], gm[k], r, rc
     }
 }' "$B/bench-c.txt" "$B/bench-go.txt"

@@ -119,6 +119,7 @@ typedef struct cfg_tenant {
         int partitions;             /* 1..1024, default 1 */
     } streams;
     enum cfg_backfill backfill;
+    uint64_t resync_interval_ms;    /* periodic resync, default 60 s */
     uint64_t backfill_count;        /* CFG_BACKFILL_COUNT */
     struct {
         uint64_t max_logins;        /* default 100000 */

@@ -364,7 +364,8 @@ static void make_fingerprint(cfg_vctx *c, json_t *obj, cfg_tenant *t)
 void cfg__tenant_parse(cfg_vctx *c, json_t *obj, const kk_config *cfg, cfg_tenant *t)
 {
     static const char *const keys[] = { "id", "gateway", "tokens", "users", "usersFile",
-                                        "redis", "streams", "backfill", "limits", NULL };
+                                        "redis", "streams", "backfill", "limits",
+                                        "resyncInterval", NULL };
     cfg__check_keys(c, obj, keys);
     cfg__get_str(c, obj, "id", true, NULL, &t->id);
     if (t->id && !valid_tenant_id(t->id)) {
@@ -398,6 +399,9 @@ void cfg__tenant_parse(cfg_vctx *c, json_t *obj, const kk_config *cfg, cfg_tenan
         cfg__pop(c, save);
     }
     parse_stream_opts(c, obj, t);
+    /* Periodic 1001 per login: catches a lost last push (no later push
+     * reveals that hole). */
+    cfg__get_duration(c, obj, "resyncInterval", 60000, &t->resync_interval_ms);
     make_fingerprint(c, obj, t);
     cfg__users_finish(c, t);
 }

@@ -272,7 +272,7 @@ tenant *tenant_new(const tenant_env *env, const cfg_tenant *tc, char *err, size_
     t->id = strdup(tc->id);
     t->log.mod = "tenant";
     t->log.tenant = t->id;
-    t->resync_interval_ms = 60000;
+    t->resync_interval_ms = tc->resync_interval_ms ? tc->resync_interval_ms : 60000;
     snprintf(t->hw_key, sizeof t->hw_key, "kkim:{%s}:hw", tc->id);
     snprintf(t->synced_key, sizeof t->synced_key, "kkim:{%s}:synced", tc->id);
     t->tokens = tok_store_new(tc, err, errlen);

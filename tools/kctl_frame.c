@@ -393,8 +393,11 @@ static int encode_settings(const kctl_opts *o, const json_t *in, kctl_opts *eff,
     if (!o->gzip_given)
         eff->gzip = json_is_true(json_object_get(in, "gzip"));
     const char *kind = json_string_value(json_object_get(in, "kind"));
-    if (eff->kind == KCTL_KIND_AUTO && kind)
-        eff->kind = strcmp(kind, "req") == 0 ? KCTL_KIND_REQ : strcmp(kind, "resp") == 0 ? KCTL_KIND_RESP : 0;
+    if (eff->kind == KCTL_KIND_AUTO && kind) {
+        if (strcmp(kind, "req") != 0 && strcmp(kind, "resp") != 0)
+            return kctl_fail(err, KK_EJSON, "JSON input", "kind: expected \"req\" or \"resp\"");
+        eff->kind = strcmp(kind, "req") == 0 ? KCTL_KIND_REQ : KCTL_KIND_RESP;
+    }
     if (eff->kind == KCTL_KIND_AUTO && json_object_get(in, "errCode"))
         eff->kind = KCTL_KIND_RESP;
     else if (eff->kind == KCTL_KIND_AUTO && json_object_get(in, "sendID"))

@@ -68,6 +68,8 @@ static const vec_case vecs[] = {
     { "resp_any_int", V_RESP_ANY_INT, { 0, 3, "", "", "z", 0, "" }, { 0, 3, Q0, "" } },
     { "resp_any_slice", V_RESP_ANY_SLICE, { 0, 4, "", "", "y", 0, "" }, { 0, 4, Q0, "" } },
     { "resp_ifaces", V_RESP_IFACES, { 0, 9, "if", "", "", 0, "" }, { 0, 9, "", "", "", "if", "" } },
+    /* Go's own decoder fails here (see the vector); the right answer is: */
+    { "resp_nil_in_slice", V_RESP_NIL_IN_SLICE, { 0, 1, "m", "", "", 0, "" }, { 0, 1, "", "", "", "m", "" } },
     { "resp_list_31", V_RESP_LIST_31, { 0, 7, R0, 0, "" }, { 0, 7, Q0, "" } },
     /* Go accepts 32 nested Nodes; our depth limit does not (depth 33). */
     { "resp_list_32", V_RESP_LIST_32, { KK_EDEPTH, 0, R0, 0, "" }, { KK_EDEPTH, 0, Q0, "" } },
@@ -311,12 +313,18 @@ static void gob_encode_matches_go_vectors(void **state)
     static const char *req_names[] = { "req_notes", "req_empty", "req_min", "req_max", "req_utf8" };
     unsigned seen = 0;
     for (size_t i = 0; i < sizeof vecs / sizeof vecs[0]; i++) {
-        for (size_t j = 0; j < sizeof resp_names / sizeof resp_names[0]; j++)
-            if (strcmp(vecs[i].name, resp_names[j]) == 0 && ++seen)
+        for (size_t j = 0; j < sizeof resp_names / sizeof resp_names[0]; j++) {
+            if (strcmp(vecs[i].name, resp_names[j]) == 0) {
                 assert_encodes_resp(&vecs[i].resp, vecs[i].hex);
-        for (size_t j = 0; j < sizeof req_names / sizeof req_names[0]; j++)
-            if (strcmp(vecs[i].name, req_names[j]) == 0 && ++seen)
+                seen++;
+            }
+        }
+        for (size_t j = 0; j < sizeof req_names / sizeof req_names[0]; j++) {
+            if (strcmp(vecs[i].name, req_names[j]) == 0) {
                 assert_encodes_req(&vecs[i].req, vecs[i].hex);
+                seen++;
+            }
+        }
     }
     assert_int_equal(seen, 12);
 }

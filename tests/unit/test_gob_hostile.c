@@ -450,7 +450,10 @@ static void gob_decode_skips_unknown_fields_of_every_kind(void **state)
     assert_int_equal(run_x(6, NULL, "02 c3a9"), 0);              /* string */
     assert_int_equal(run_x(7, NULL, "fe f03f fe f0bf"), 0);      /* complex 1-1i */
     assert_int_equal(run_x(7, NULL, "fe f03f"), KK_EPROTO);      /* half a complex */
-    assert_int_equal(run_x(8, NULL, "00"), 0);                   /* nil interface */
+    /* A nil interface is an empty name and nothing else (doc.go). Go 1.19's
+     * ignoreInterface forgets that case and reads on; Go's encoder only
+     * writes one inside slices or maps, never for a struct field. */
+    assert_int_equal(run_x(8, NULL, "00"), 0);
     for (unsigned k = 4; k <= 6; k++) {
         kk_buf d = defs_new(), m = body_new();
         th_def_marshaler(&m, 66, k);

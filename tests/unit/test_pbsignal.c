@@ -144,6 +144,11 @@ static void signal_bare_layout_classes_follow_the_rule(void **state)
     assert_int_equal(classify("0a17" INV "1a05 1a03 0a0162  220161", "", &si, b, sizeof b), 0);
     assert_int_equal(si.layout, PBSIG_LAYOUT_INVITE);
     assert_view(si.user_id, "a");
+    /* ... also without a userID: a PMD field 3 (which is valid UTF-8 text
+     * too) keeps the invite class */
+    assert_int_equal(classify("0a17" INV "1a05 1a03 0a0162", "", &si, b, sizeof b), 0);
+    assert_int_equal(si.layout, PBSIG_LAYOUT_INVITE);
+    assert_view(si.user_id, "");
     /* offlinePushInfo is allowed in every layout */
     assert_int_equal(classify("0a17" INV "1204 0a027469 1a0162", "", &si, b, sizeof b), 0);
     assert_int_equal(si.layout, PBSIG_LAYOUT_HUNGUP);

@@ -8,8 +8,9 @@
 //	gobbench run DIR [SECS [FRAME CODEC]]
 //	                            times Go on the same frame files (or one)
 //
-// run prints "RESULT frame codec op bytes frames_per_s MB_per_s" lines like
-// bench_codec: the median of 5 runs of about SECS seconds each. Gob decode
+// run prints "RESULT frame codec op bytes frames_per_s MB_per_s
+// frames_per_cpu_s" lines like bench_codec: the median of 5 runs of about
+// SECS seconds each, by the wall clock and by the process's CPU time. Gob decode
 // uses a fresh Decoder per frame and gob encode a fresh Encoder per frame,
 // as every gateway client must (NOTES.md §2.4); JSON uses json.Unmarshal and
 // json.Marshal. Standard library only.
@@ -24,6 +25,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -118,42 +120,55 @@ func ops(name, codec string, frame []byte) (dec, enc func() error, err error) {
 	return dec, enc, err
 }
 
-// runN runs op n times and returns the elapsed time.
-func runN(op func() error, n int) (time.Duration, error) {
-	t0 := time.Now()
+// cpuSeconds is the CPU time of the whole process (every thread, so Go's
+// garbage collector counts), user plus system.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// runN runs op n times and returns the elapsed wall and CPU seconds.
+func runN(op func() error, n int) (wall, cpu float64, err error) {
+	c0, t0 := cpuSeconds(), time.Now()
 	for i := 0; i < n; i++ {
 		if err := op(); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
-	return time.Since(t0), nil
+	return time.Since(t0).Seconds(), cpuSeconds() - c0, nil
 }
 
 // measure calibrates an iteration count for about secs seconds and returns
-// the median frames per second of 5 runs.
-func measure(op func() error, secs float64) (float64, error) {
+// the median frames per wall second and per CPU second of 5 runs.
+func measure(op func() error, secs float64) (fps, cpuFps float64, err error) {
 	n := 1
-	var t time.Duration
-	var err error
+	var t, c float64
 	for {
-		if t, err = runN(op, n); err != nil {
-			return 0, err
+		if t, _, err = runN(op, n); err != nil {
+			return 0, 0, err
 		}
-		if t >= 100*time.Millisecond {
+		if t >= 0.1 {
 			break
 		}
 		n *= 2
 	}
-	n = int(float64(n)*secs/t.Seconds()) + 1
-	fps := make([]float64, 5)
-	for i := range fps {
-		if t, err = runN(op, n); err != nil {
-			return 0, err
+	n = int(float64(n)*secs/t) + 1
+	wall, cpu := make([]float64, 5), make([]float64, 5)
+	for i := range wall {
+		if t, c, err = runN(op, n); err != nil {
+			return 0, 0, err
 		}
-		fps[i] = float64(n) / t.Seconds()
+		wall[i] = float64(n) / t
+		if c > 0 {
+			cpu[i] = float64(n) / c
+		}
 	}
-	sort.Float64s(fps)
-	return fps[2], nil
+	sort.Float64s(wall)
+	sort.Float64s(cpu)
+	return wall[2], cpu[2], nil
 }
 
 // runBench measures every frame file in both codecs, or only the one named
@@ -178,12 +193,12 @@ func runBench(dir string, secs float64, only string) error {
 				op string
 				fn func() error
 			}{{"decode", dec}, {"encode", enc}} {
-				fps, err := measure(m.fn, secs)
+				fps, cpuFps, err := measure(m.fn, secs)
 				if err != nil {
 					return fmt.Errorf("%s.%s %s: %v", name, codec, m.op, err)
 				}
-				fmt.Printf("RESULT %s %s %s %d %.0f %.1f\n", name, codec, m.op, len(frame), fps,
-					fps*float64(len(frame))/1e6)
+				fmt.Printf("RESULT %s %s %s %d %.0f %.1f %.0f\n", name, codec, m.op, len(frame), fps,
+					fps*float64(len(frame))/1e6, cpuFps)
 			}
 		}
 	}

@@ -4,11 +4,17 @@ package main
 import (
 	"bytes"
 	"encoding/gob"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"kkim/tests/conformance/gobconf/wide"
 )
 
 // goDecode is what the gateway (Go) makes of one frame: the envelope, or why
@@ -156,11 +162,74 @@ func (g *generator) add(c gcase, idx int, sdk string, raw []byte, isGz bool) err
 	return nil
 }
 
+// runWide65 prints, one per line as "name hex", frames of wide.Req or
+// wide.Resp (kind) encoded in this fresh process, where the type gets id 65:
+// their bytes up to the value are those of OpenIM's canonical frames.
+func runWide65(kind string) error {
+	var frames []struct {
+		name string
+		v    interface{}
+	}
+	add := func(name string, v interface{}) {
+		frames = append(frames, struct {
+			name string
+			v    interface{}
+		}{name, v})
+	}
+	switch kind {
+	case "req":
+		add("wide65_req_ok", wide.Req{ReqIdentifier: 1003, SendID: "u1", MsgIncr: "1", Data: []byte{1}})
+		add("wide65_req_overflow", wide.Req{ReqIdentifier: 1 << 40, SendID: "u1"})
+		add("wide65_req_overflow_min", wide.Req{ReqIdentifier: math.MinInt32 - 1})
+	case "resp":
+		add("wide65_resp_ok", wide.Resp{ReqIdentifier: 2001, ErrCode: math.MinInt64, Data: []byte{2}})
+		add("wide65_resp_overflow", wide.Resp{ReqIdentifier: -(1 << 35), MsgIncr: "9"})
+	default:
+		return usage()
+	}
+	for _, f := range frames {
+		fmt.Printf("%s %x\n", f.name, gobOf(f.v))
+	}
+	return nil
+}
+
+// wide65Cases runs this program twice more (wide65 req, wide65 resp) and
+// turns what they print into raw gob cases.
+func wide65Cases() ([]gcase, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	var cs []gcase
+	for _, kind := range []string{"req", "resp"} {
+		out, err := exec.Command(self, "wide65", kind).Output()
+		if err != nil {
+			return nil, fmt.Errorf("wide65 %s: %v", kind, err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			var name, hx string
+			if _, err := fmt.Sscan(line, &name, &hx); err != nil {
+				return nil, err
+			}
+			b, err := hex.DecodeString(hx)
+			if err != nil {
+				return nil, err
+			}
+			cs = append(cs, gcase{name: name, kind: kind, rawGob: b})
+		}
+	}
+	return cs, nil
+}
+
 // runGen writes DIR/go/* and DIR/manifest.json.
 func runGen(dir string) error {
 	registerInterfaceTypes()
 	g := &generator{dir: dir, seen: map[string]bool{}}
-	for i, c := range allCases() {
+	extra, err := wide65Cases()
+	if err != nil {
+		return err
+	}
+	for i, c := range append(allCases(), extra...) {
 		var err error
 		switch {
 		case c.value != nil:

@@ -6,6 +6,8 @@
 //	                         resp) with a fresh encoder in a fresh process, so
 //	                         the type gets id 65 as in the gateway (DIR/gocanon/)
 //	gobconf verify DIR       decodes what conf_c encoded (DIR/c/) and compares
+//	gobconf wide65 KIND      (used by gen) prints frames of a 64-bit twin of
+//	                         Req or Resp whose definition equals OpenIM's
 //
 // Every expectation is what Go itself does: a case's frame is decoded by
 // encoding/gob or encoding/json into OpenIM's Req or Resp, and the result (or
@@ -199,6 +201,8 @@ func main() {
 	switch {
 	case len(os.Args) == 3 && os.Args[1] == "gen":
 		err = runGen(os.Args[2])
+	case len(os.Args) == 3 && os.Args[1] == "wide65":
+		err = runWide65(os.Args[2])
 	case len(os.Args) == 4 && os.Args[1] == "canon":
 		err = runCanon(os.Args[2], os.Args[3])
 	case len(os.Args) == 3 && os.Args[1] == "verify":

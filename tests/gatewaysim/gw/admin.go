@@ -9,6 +9,7 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"kkim/sim/pb"
@@ -133,6 +134,7 @@ func (s *Server) Kick(user string, platform int, ident int32) int {
 			continue
 		}
 		c.sendKick()
+		atomic.AddInt64(&s.stats.Kicks, 1)
 		s.invalidateTokensLocked(c.user, c.platform, "")
 	}
 	return len(cs)

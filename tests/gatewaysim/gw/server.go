@@ -340,12 +340,11 @@ func (s *Server) register(ws *websocket.Conn, a *connArgs, r *http.Request) {
 	for _, o := range kicked {
 		o.sendKick()
 	}
-	s.mu.Unlock()
+	// Counted before the connection is visible, so stats never lag it.
 	atomic.AddInt64(&s.nconns, 1)
 	atomic.AddInt64(&s.stats.Accepted, 1)
-	if len(kicked) > 0 {
-		atomic.AddInt64(&s.stats.Kicks, int64(len(kicked)))
-	}
+	atomic.AddInt64(&s.stats.Kicks, int64(len(kicked)))
+	s.mu.Unlock()
 	c.run()
 }
 
