@@ -314,6 +314,7 @@ static int bench_one(const char *dir, const char *frame, const char *codec, doub
     return dec < 0 || enc < 0 ? -1 : 0;
 }
 
+/* Entry point: gen or run, see the top of the file. */
 int main(int argc, char **argv)
 {
     static const char *const frames[] = { "push1", "push10", "push100", "send" };

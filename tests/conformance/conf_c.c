@@ -436,6 +436,7 @@ static int conf_main(const char *dir)
     return run.failed ? 1 : 0;
 }
 
+/* Entry point: conf_c DIR. */
 int main(int argc, char **argv)
 {
     if (argc != 2) {

@@ -235,3 +235,38 @@ def check_streams(redis, tenant, truth):
                 problems.append("%s: missing %d seqs (e.g. %s)" % (conv, len(miss), sorted(miss)[:5]))
     return problems, {"entries": entries, "conversations": len(seen), "dups": dups,
                       "missing": missing, "disorder": disorder, "extra": extra}
+
+
+# --- hand-made gateway frames (for bad-input tests) --------------------------
+
+def _gob_uint(n):
+    if n < 128:
+        return bytes([n])
+    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([256 - len(b)]) + b
+
+
+def _gob_int(i):
+    return _gob_uint(2 * i if i >= 0 else 2 * (-i - 1) + 1)
+
+
+# OpenIM's Resp type definition as Go's fresh encoder writes it (NOTES §2.4).
+_RESP_DEF = bytes.fromhex(
+    "60ff81030101045265737001ff8200010601" "0d5265714964656e746966696572010400"
+    "01074d7367496e637201" "0c0001" "0b4f7065726174696f6e494401" "0c0001"
+    "07457272436f646501" "040001" "064572724d736701" "0c0001" "0444617461010a00" "0000")
+
+
+def gob_resp(req_identifier, msg_incr="", data=b""):
+    """A complete gob Resp frame (definition + value), as the gateway sends."""
+    body = b"\xff\x82" + b"\x01" + _gob_int(req_identifier)
+    delta = 1
+    if msg_incr:
+        body += bytes([delta]) + _gob_uint(len(msg_incr)) + msg_incr.encode()
+        delta = 4
+    else:
+        delta = 5
+    if data:
+        body += bytes([delta]) + _gob_uint(len(data)) + data
+    body += b"\x00"
+    return _RESP_DEF + _gob_uint(len(body)) + body

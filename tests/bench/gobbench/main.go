@@ -208,6 +208,7 @@ func runBench(dir string, secs float64, only string) error {
 	return nil
 }
 
+// main dispatches gen and run.
 func main() {
 	var err error
 	switch {

@@ -38,6 +38,7 @@ func bytesOf(seed int64, n int) []byte {
 	return b
 }
 
+// unixTime is a UTC time at sec seconds.
 func unixTime(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
 
 const (
@@ -245,6 +246,7 @@ func rawCases() []gcase {
 	}
 }
 
+// allCases is every case, in the order of the manifest.
 func allCases() []gcase {
 	var cs []gcase
 	cs = append(cs, envelopeCases()...)

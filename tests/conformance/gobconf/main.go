@@ -120,8 +120,10 @@ func hexToResp(h *hexEnv) (Resp, error) {
 	return r, err
 }
 
+// hx is the hex of a string's bytes.
 func hx(s string) string { return hex.EncodeToString([]byte(s)) }
 
+// unhx is hx's inverse.
 func unhx(s string) (string, error) {
 	b, err := hex.DecodeString(s)
 	return string(b), err
@@ -171,6 +173,7 @@ func gzipLevel(in []byte, variant int) []byte {
 	return b.Bytes()
 }
 
+// readManifest loads DIR/manifest.json.
 func readManifest(dir string) (*manifest, error) {
 	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 	if err != nil {
@@ -183,6 +186,7 @@ func readManifest(dir string) (*manifest, error) {
 	return &m, nil
 }
 
+// writeFile writes DIR/rel, creating its directory.
 func writeFile(dir, rel string, b []byte) error {
 	p := filepath.Join(dir, rel)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -191,10 +195,12 @@ func writeFile(dir, rel string, b []byte) error {
 	return os.WriteFile(p, b, 0o644)
 }
 
+// usage is the error for a bad command line.
 func usage() error {
 	return errors.New("usage: gobconf gen DIR | canon DIR req|resp | verify DIR")
 }
 
+// main dispatches the subcommands; exit 1 = some case failed, 2 = broken.
 func main() {
 	var err error
 	failed := 0

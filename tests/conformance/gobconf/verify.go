@@ -53,6 +53,7 @@ func runCanon(dir, kind string) error {
 // reporter prints PASS/FAIL lines and counts failures.
 type reporter struct{ failed int }
 
+// check prints PASS for a nil err, FAIL with the reason otherwise.
 func (r *reporter) check(what string, err error) {
 	if err != nil {
 		r.failed++
@@ -122,6 +123,7 @@ func sameEnv(got, want interface{}) error {
 	return nil
 }
 
+// short is at most the first 32 bytes of b, for messages.
 func short(b []byte) []byte {
 	if len(b) > 32 {
 		return b[:32]
