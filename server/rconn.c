@@ -22,6 +22,7 @@ typedef struct rc_req {
     rconn_reply_fn cb;
     void *ud;
     uint64_t deadline;           /* uv_now ms */
+    uint64_t sent_ns;            /* uv_hrtime at send, for the RTT observer */
     bool done;                   /* user callback already ran */
 } rc_req;
 
@@ -48,6 +49,8 @@ struct rconn {
     kk_log_ctx log;
     void (*closed_cb)(void *);
     void *closed_ud;
+    void (*on_rtt)(void *ud, double seconds);
+    void *rtt_ud;
 };
 
 static void rc_schedule_reconnect(rconn *rc);
@@ -97,6 +100,13 @@ int rconn_new(uv_loop_t *loop, const rconn_opts *o, rconn_state_fn on_state, voi
     return 0;
 }
 
+/* Sets the observer of each answered command's round-trip time. */
+void rconn_set_rtt_observer(rconn *rc, void (*fn)(void *ud, double seconds), void *ud)
+{
+    rc->on_rtt = fn;
+    rc->rtt_ud = ud;
+}
+
 /* Reports a state change to the owner. */
 static void rc_report(rconn *rc, bool up, const char *reason)
 {
@@ -119,6 +129,8 @@ static void rc_req_finish(rc_req *req, int status, const redisReply *reply)
         return;
     req->done = true;
     req->rc->inflight--;
+    if (status == 0 && req->rc->on_rtt)
+        req->rc->on_rtt(req->rc->rtt_ud, (double)(uv_hrtime() - req->sent_ns) / 1e9);
     req->cb(req->ud, status, (const struct redisReply *)reply);
 }
 
@@ -404,7 +416,8 @@ int rconn_cmd(rconn *rc, int argc, const char **argv, const size_t *argvlen,
     if (!req)
         return KK_ENOMEM;
     *req = (rc_req){ .rc = rc, .cb = cb, .ud = ud,
-                     .deadline = uv_now(rc->loop) + rc->cmd_to };
+                     .deadline = uv_now(rc->loop) + rc->cmd_to,
+                     .sent_ns = uv_hrtime() };
     if (redisAsyncCommandArgv(rc->ac, rc_on_reply, req, argc, argv, argvlen) != REDIS_OK) {
         free(req);
         return KK_ENOMEM;

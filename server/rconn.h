@@ -63,6 +63,10 @@ int rconn_start(rconn *rc);
 int rconn_cmd(rconn *rc, int argc, const char **argv, const size_t *argvlen,
               rconn_reply_fn cb, void *ud);
 
+/* Calls fn(ud, seconds) with the round-trip time of every command answered
+ * (metrics: the Redis RTT histogram). fn NULL turns it off. */
+void rconn_set_rtt_observer(rconn *rc, void (*fn)(void *ud, double seconds), void *ud);
+
 /* True while the connection is up. */
 bool rconn_is_up(const rconn *rc);
 

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "app.h"
+#include "metrics.h"
+#include "rconn.h"
 #include "relay.h"
 #include "sess.h"
 #include "tenant.h"
@@ -25,7 +27,28 @@ struct relay {
     tenant **tenants;
     size_t n;
     kk_log_ctx log;
+    metric_series *m_rtt;
 };
+
+/* Redis round-trip buckets, seconds: loopback answers in ~0.1 ms; a slow
+ * or remote Redis shows in the upper buckets. */
+static const double relay_rtt_bounds[] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                           0.01,   0.025,   0.05,   0.1,   0.25,   1.0 };
+
+/* /metrics collect hook: every tenant's series. */
+static void relay_collect(void *ud, metrics *reg)
+{
+    relay *r = ud;
+    for (size_t i = 0; i < r->n; i++)
+        tenant_metrics_collect(r->tenants[i], reg);
+}
+
+/* RTT observer of the global Redis connection. */
+static void relay_on_rtt(void *ud, double seconds)
+{
+    relay *r = ud;
+    metric_observe(r->m_rtt, seconds);
+}
 
 /* Creates the tenant of tc and appends it. */
 static int add_tenant(relay *r, const cfg_tenant *tc)
@@ -69,6 +92,15 @@ static int relay_start(void *ud, app *a)
     if (!r->vhost) {
         KK_LOG_ERROR(&r->log, "vhost_failed");
         return KK_EIO;
+    }
+    metrics *m = app_metrics(a);
+    if (m) {
+        r->m_rtt = metric_series_get(
+            metrics_histogram(m, "kkim_redis_rtt_seconds", "Redis command round-trip time.", NULL,
+                              relay_rtt_bounds, sizeof relay_rtt_bounds / sizeof relay_rtt_bounds[0]),
+            NULL);
+        (void)metrics_on_collect(m, relay_collect, r);
+        rconn_set_rtt_observer(app_redis(a), relay_on_rtt, r);
     }
     const kk_config *cfg = app_config(a);
     for (size_t i = 0; i < cfg->n_tenants; i++) {

@@ -412,6 +412,8 @@ int sess_request(sess *s, int32_t req_identifier, const uint8_t *data, size_t le
     s->pending_tail = r;
     s->npending++;
     s->frames_out++;
+    if (s->cfg.frames_out)
+        (*s->cfg.frames_out)++;
     return 0;
 }
 

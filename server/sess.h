@@ -98,6 +98,8 @@ typedef struct sess_cfg {
     unsigned ping_ms;       /* default 25 000 */
     unsigned dead_ms;       /* default 30 000 */
     unsigned request_timeout_ms; /* default 10 000 */
+    uint64_t *frames_in;    /* owner's counters, incremented per message (may be NULL) */
+    uint64_t *frames_out;
 } sess_cfg;
 
 /* Creates an idle session. Returns NULL on allocation failure. */

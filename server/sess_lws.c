@@ -74,6 +74,8 @@ static void on_binary(sess *s)
         return;
     }
     s->frames_in++;
+    if (s->cfg.frames_in)
+        (*s->cfg.frames_in)++;
     sess_pending_req *r = sess__take_pending(s, resp.msg_incr);
     if (r) {
         r->done(r->ud, s, 0, resp.err_code, resp.err_msg, resp.data);

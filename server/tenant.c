@@ -32,7 +32,7 @@ void tenant__event(tenant *t, const char *type, const tuser *u, const char *k, c
 }
 
 /* Fills the session settings of a login from the tenant's config. */
-static void sess_cfg_of(const tenant *t, const tuser *u, sess_cfg *sc)
+static void sess_cfg_of(tenant *t, const tuser *u, sess_cfg *sc)
 {
     memset(sc, 0, sizeof *sc);
     sc->vhost = t->env.vhost;
@@ -46,6 +46,8 @@ static void sess_cfg_of(const tenant *t, const tuser *u, sess_cfg *sc)
     codec_cfg_default(&sc->codec, u->sdk == CFG_SDK_JS ? CODEC_SDK_JS : CODEC_SDK_GO);
     sc->codec.gzip = t->cfg->gateway.compression == CFG_COMP_GZIP;
     sc->fill_req_token = true;
+    sc->frames_in = &t->frames_in;
+    sc->frames_out = &t->frames_out;
 }
 
 static const sess_hooks tenant_sess_hooks = {
@@ -382,6 +384,74 @@ double tenant_online_ratio(const tenant *t)
     for (size_t i = 0; i < t->n_users; i++)
         on += sess_get_state(t->users[i]->s) == SESS_ONLINE;
     return (double)on / (double)t->n_users;
+}
+
+/* Raises a counter series to v (stats are monotonic; metrics counters only
+ * grow by increments). */
+static void counter_to(metric_series *s, uint64_t v)
+{
+    double cur = s ? metric_value(s) : 0;
+    if (s && (double)v > cur)
+        metric_inc(s, (double)v - cur);
+}
+
+/* Looks up (registering on first use) a series with labels tenant [,x]. */
+static metric_series *series(metrics *reg, bool counter, const char *name, const char *help,
+                             const char *tenant_id_, const char *label2, const char *value2)
+{
+    const char *const names2[] = { "tenant", label2, NULL };
+    const char *const names1[] = { "tenant", NULL };
+    const char *const *names = label2 ? names2 : names1;
+    metric *m = counter ? metrics_counter(reg, name, help, names) : metrics_gauge(reg, name, help, names);
+    return metric_series_get(m, (const char *[]){ tenant_id_, value2 });
+}
+
+/* Publishes the tenant's counters and gauges (called at each /metrics). */
+void tenant_metrics_collect(const tenant *t, metrics *reg)
+{
+    size_t by_state[SESS_STATE_COUNT] = { 0 };
+    for (size_t i = 0; i < t->n_users; i++)
+        by_state[sess_get_state(t->users[i]->s)]++;
+    for (int st = 0; st < SESS_STATE_COUNT; st++)
+        metric_set(series(reg, false, "kkim_sessions", "Logins by state.", t->id, "state",
+                          sess_state_name(st)),
+                   (double)by_state[st]);
+    counter_to(series(reg, true, "kkim_frames_total", "WebSocket messages by direction.", t->id,
+                      "dir", "in"),
+               t->frames_in);
+    counter_to(series(reg, true, "kkim_frames_total", "WebSocket messages by direction.", t->id,
+                      "dir", "out"),
+               t->frames_out);
+    csync_stats cs;
+    rsink_stats rs;
+    csync_get_stats(t->cs, &cs);
+    rsink_get_stats(t->rs, &rs);
+    counter_to(series(reg, true, "kkim_messages_appended_total", "Stream entries written.", t->id,
+                      NULL, NULL),
+               rs.appended);
+    counter_to(series(reg, true, "kkim_duplicates_dropped_total",
+                      "Messages dropped as duplicates (in the relay or by the append script).",
+                      t->id, NULL, NULL),
+               cs.dups + rs.dups);
+    counter_to(series(reg, true, "kkim_holes_total", "Seq holes detected.", t->id, NULL, NULL),
+               cs.holes);
+    counter_to(series(reg, true, "kkim_holes_pulled_total", "Pulls of seq holes.", t->id, NULL, NULL),
+               cs.holes_pulled);
+    counter_to(series(reg, true, "kkim_holes_filled_total", "Holes closed by later messages.",
+                      t->id, NULL, NULL),
+               cs.holes_filled);
+    counter_to(series(reg, true, "kkim_gaps_total", "Holes given up (gap events).", t->id, NULL,
+                      NULL),
+               cs.gaps);
+    metric_set(series(reg, false, "kkim_buffered_bytes", "Bytes of messages waiting for order.",
+                      t->id, NULL, NULL),
+               (double)cs.buffered_bytes);
+    metric_set(series(reg, false, "kkim_redis_inflight", "Sink calls waiting for Redis.", t->id,
+                      NULL, NULL),
+               (double)rsink_inflight(t->rs));
+    metric_set(series(reg, false, "kkim_backpressure", "1 while logins stop reading.", t->id,
+                      NULL, NULL),
+               t->paused ? 1 : 0);
 }
 
 /* Appends the tenant's sessions as JSON objects (see tenant.h). */

@@ -65,4 +65,8 @@ int tenant_sessions_json(const tenant *t, const char *state, kk_buf *out, bool *
 
 const char *tenant_id(const tenant *t);
 
+/* Publishes the tenant's metrics into reg: sessions by state, frames in and
+ * out, messages appended, duplicates dropped, holes, gaps, queue depths. */
+void tenant_metrics_collect(const tenant *t, struct metrics *reg);
+
 #endif

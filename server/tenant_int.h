@@ -79,8 +79,8 @@ struct tenant {
     char hw_key[160];     /* kkim:{T}:hw */
     char synced_key[160]; /* kkim:{T}:synced */
     /* metrics */
+    uint64_t frames_in, frames_out; /* all logins, incremented by sess */
     metric_series *m_reconnects[SESS_R_COUNT];
-    metric_series *m_frames_pushed;
     metric_series *m_pulls;
     metric_series *m_resyncs;
 };

@@ -159,6 +159,13 @@ def run(env):
             break
         time.sleep(0.5)
     check(st["missing"] == 0 and st["dups"] == 0, "60 messages after the bad input land once (%s)" % st)
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % admin, timeout=3) as resp:
+        metrics = resp.read().decode()
+    check('kkim_reconnects_total{tenant="t",reason="protocol"} 3' in metrics,
+          "/metrics counts the 3 protocol resets")
+    check('kkim_sessions{tenant="t",state="online"} 3' in metrics, "/metrics shows 3 logins online")
+    check('kkim_messages_appended_total{tenant="t"} 60' in metrics, "/metrics counts 60 appended")
     rc = env.stop("relay", signal.SIGTERM)
     check(rc == 0, "relay exits 0 (no crash, no sanitizer abort; rc=%s)" % rc)
     with open(env.log("relay"), errors="replace") as f:

@@ -1,0 +1,355 @@
+#!/usr/bin/python3
+"""relay_bench.py BUILD_DIR MODE [ARGS] — the relay core's benchmarks (design §9).
+
+Modes (each prints "figure:" lines; docs/benchmarks.md "Relay core"):
+  logins N [IDLE_S]   N idle logins held by kkim-relay and, in the same run, by
+                      a minimal Go client fleet (relay-gofleet fleet), each
+                      against its own simulator process (fd cap 20 000 per
+                      process). RSS (VmRSS) before and after the logins and
+                      CPU over IDLE_S s of idleness (utime+stime, /proc/PID/stat).
+  tput N [USERS]      push -> Redis throughput: pushes paused in the simulator,
+                      N single-chat messages injected over USERS logins x 8
+                      senders, resumed; time from resume until every entry
+                      is in kkim:{b}:msgs. Then redis-benchmark runs append.lua
+                      (EVALSHA, same entry bytes, the relay's mean batch size,
+                      -P 64) on the same Redis.
+  lat RATE SECONDS    push -> visible in stream latency at RATE msgs/s
+                      (simulator rate injection; relay-gofleet lat reads the
+                      stream with XREAD BLOCK and subtracts the injection
+                      stamp in each clientMsgID from its arrival time).
+BUILD_DIR holds server/kkim-relay, go/relay-gofleet and sim/kkim-gatewaysim
+(scripts/bench-relay.sh builds them).
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import kkit  # noqa: E402
+
+BUILD = os.path.abspath(sys.argv[1])
+MODE = sys.argv[2]
+ARGS = sys.argv[3:]
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def rss_kib(pid):
+    """VmRSS of pid in KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for ln in f:
+            if ln.startswith("VmRSS:"):
+                return int(ln.split()[1])
+    return 0
+
+
+def cpu_s(pid):
+    """utime + stime of pid in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def figure(name, value):
+    print("figure: %s = %s" % (name, value), flush=True)
+
+
+class Sim:
+    """One simulator process with its own control client."""
+
+    def __init__(self, env, name, extra=()):
+        self.env = env
+        self.name = name
+        self.ws, self.ctl = kkit.free_port(), kkit.free_port()
+        env.start(name, [os.path.join(BUILD, "sim", "kkim-gatewaysim"),
+                         "-listen", "127.0.0.1:%d" % self.ws,
+                         "-control", "127.0.0.1:%d" % self.ctl, "-quiet"] + list(extra))
+        kkit.wait_port(self.ctl)
+
+    def api(self, path, body=None, timeout=600):
+        url = "http://127.0.0.1:%d%s" % (self.ctl, path)
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return json.loads(r.read() or b"null")
+
+    def token_file(self, users, platform, path):
+        toks = self.api("/tokens", {"userIDs": users, "platformID": platform, "ttlSec": 86400})["tokens"]
+        with open(path, "w") as f:
+            for u in users:
+                f.write("%s %d %s\n" % (u, platform, toks[u]))
+
+
+def relay_config(env, sim, redis_port, admin, users_file, extra_tenant=None):
+    t = {"id": "b",
+         "gateway": {"url": "ws://127.0.0.1:%d" % sim.ws, "sdkType": "go", "compression": "none",
+                     "platformID": 3},
+         "tokens": {"source": "file", "path": os.path.join(env.dir, "relay.tokens")},
+         "usersFile": users_file, "backfill": "none",
+         "limits": {"loginsPerSecond": 2000, "maxLogins": 100000}}
+    t.update(extra_tenant or {})
+    cfg = {"instance": {"id": "bench", "drainTimeout": "5s"},
+           "admin": {"listen": "127.0.0.1:%d" % admin}, "log": {"level": "warn"},
+           "redis": {"url": "redis://127.0.0.1:%d/0" % redis_port}, "tenants": [t]}
+    path = os.path.join(env.dir, "relay.json")
+    with open(path, "w") as f:
+        json.dump(cfg, f)
+    return path
+
+
+def online(admin):
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/v1/sessions?state=online" % admin,
+                                    timeout=30) as r:
+            return len(json.loads(r.read())["sessions"])
+    except OSError:
+        return -1
+
+
+def wait_online(admin, n, timeout):
+    end = time.time() + timeout
+    got = -1
+    while time.time() < end:
+        got = online(admin)
+        if got >= n:
+            return got
+        time.sleep(1)
+    return got
+
+
+def start_relay(env, cfg):
+    return env.start("relay", [os.path.join(BUILD, "server", "kkim-relay"), "-c", cfg])
+
+
+def mode_logins(env):
+    n = int(ARGS[0]) if ARGS else 18000
+    idle = float(ARGS[1]) if len(ARGS) > 1 else 60
+    users = ["u%d" % i for i in range(1, n + 1)]
+    rp, admin = kkit.free_port(), kkit.free_port()
+    env.start_redis(rp, aof=False)
+    sa = Sim(env, "sim_relay")
+    sb = Sim(env, "sim_go")
+    for s in (sa, sb):
+        s.api("/users", {"prefix": "u", "count": n})
+    sa.token_file(users, 3, os.path.join(env.dir, "relay.tokens"))
+    sb.token_file(users, 3, os.path.join(env.dir, "go.tokens"))
+    one = os.path.join(env.dir, "users1.txt")
+    alln = os.path.join(env.dir, "users.txt")
+    with open(one, "w") as f:
+        f.write("u1\n")
+    with open(alln, "w") as f:
+        f.write("\n".join(users) + "\n")
+    # The relay starts with 1 login (baseline after start), then a reload
+    # switches the usersFile to all N (the remaining N-1 log in).
+    cfg = relay_config(env, sa, rp, admin, one)
+    relay = start_relay(env, cfg)
+    kkit.wait_port(admin)
+    wait_online(admin, 1, 30)
+    time.sleep(2)
+    r0 = rss_kib(relay.pid)
+    cfg = relay_config(env, sa, rp, admin, alln)
+    t0 = time.time()
+    relay.send_signal(signal.SIGHUP)
+    got = wait_online(admin, n, 300)
+    ramp = time.time() - t0
+    time.sleep(3)
+    r1 = rss_kib(relay.pid)
+    print("relay: %d online (of %d) after %.1f s; VmRSS %d KiB -> %d KiB" % (got, n, ramp, r0, r1),
+          flush=True)
+
+    fl = env.start("gofleet", [os.path.join(BUILD, "go", "relay-gofleet"), "fleet",
+                               "-url", "ws://127.0.0.1:%d/" % sb.ws,
+                               "-tokens", os.path.join(env.dir, "go.tokens"), "-delay", "3s"])
+    time.sleep(2)
+    g0 = rss_kib(fl.pid)
+    end = time.time() + 300
+    line = ""
+    while time.time() < end:
+        line = open(env.log("gofleet")).read()
+        if "online" in line:
+            break
+        time.sleep(1)
+    time.sleep(3)
+    g1 = rss_kib(fl.pid)
+    print("gofleet: %s; VmRSS %d KiB -> %d KiB" % (line.strip().replace("\n", "; "), g0, g1),
+          flush=True)
+    gon = int(re.search(r"online (\d+)", line).group(1)) if "online" in line else 0
+
+    # Idle CPU, both in the same window.
+    time.sleep(5)
+    c0 = (cpu_s(relay.pid), cpu_s(fl.pid), cpu_s(sa.env.procs["sim_relay"].pid),
+          cpu_s(sb.env.procs["sim_go"].pid))
+    w0 = time.time()
+    time.sleep(idle)
+    c1 = (cpu_s(relay.pid), cpu_s(fl.pid), cpu_s(sa.env.procs["sim_relay"].pid),
+          cpu_s(sb.env.procs["sim_go"].pid))
+    wall = time.time() - w0
+    still = online(admin)
+    r2, g2 = rss_kib(relay.pid), rss_kib(fl.pid)
+    print("load average after: %s" % open("/proc/loadavg").read().strip())
+    figure("relay logins online", "%d / %d (still online after idle: %d)" % (got, n, still))
+    figure("relay login ramp", "%.1f s" % ramp)
+    figure("relay RSS per login", "%.2f KiB ((%d - %d) KiB / %d)" % ((r1 - r0) / (n - 1), r1, r0, n - 1))
+    figure("relay RSS after idle", "%d KiB" % r2)
+    figure("gofleet logins online", "%d / %d" % (gon, n))
+    figure("gofleet RSS per login", "%.2f KiB ((%d - %d) KiB / %d)" % ((g1 - g0) / max(gon, 1), g1, g0, gon))
+    figure("gofleet RSS after idle", "%d KiB" % g2)
+    figure("relay idle CPU", "%.2f %% of a core over %.0f s" % (100 * (c1[0] - c0[0]) / wall, wall))
+    figure("gofleet idle CPU", "%.2f %% of a core over %.0f s" % (100 * (c1[1] - c0[1]) / wall, wall))
+    figure("sim (relay side) idle CPU", "%.2f %%" % (100 * (c1[2] - c0[2]) / wall))
+    figure("sim (go side) idle CPU", "%.2f %%" % (100 * (c1[3] - c0[3]) / wall))
+    figure("RSS ratio gofleet / relay per login", "%.2f" % (((g1 - g0) / max(gon, 1)) / ((r1 - r0) / (n - 1))))
+    env.stop("gofleet")
+    print(open(env.log("gofleet")).read().strip())
+
+
+def xlen(r, key):
+    return r.cmd("XLEN", key)
+
+
+def commandstats(r):
+    info = r.cmd("INFO", "commandstats").decode()
+    out = {}
+    for ln in info.splitlines():
+        m = re.match(r"cmdstat_(\w+):calls=(\d+)", ln)
+        if m:
+            out[m.group(1)] = int(m.group(2))
+    return out
+
+
+def mode_tput(env):
+    total = int(ARGS[0]) if ARGS else 200000
+    nusers = int(ARGS[1]) if len(ARGS) > 1 else 16
+    users = ["u%d" % i for i in range(1, nusers + 1)]
+    senders = ["s%d" % i for i in range(1, 9)]
+    rp, admin = kkit.free_port(), kkit.free_port()
+    env.start_redis(rp, aof=False)
+    sim = Sim(env, "sim", ["-queue", str(total + 1000)])
+    sim.api("/users", {"userIDs": users + senders})
+    sim.token_file(users, 3, os.path.join(env.dir, "relay.tokens"))
+    uf = os.path.join(env.dir, "users.txt")
+    with open(uf, "w") as f:
+        f.write("\n".join(users) + "\n")
+    cfg = relay_config(env, sim, rp, admin, uf, {"resyncInterval": "600s"})
+    relay = start_relay(env, cfg)
+    kkit.wait_port(admin)
+    if wait_online(admin, nusers, 60) < nusers:
+        raise RuntimeError("logins not online")
+    r = kkit.Redis(rp)
+    key = "kkim:{b}:msgs"
+    sim.api("/pushes/pause", {})
+    per = total // (nusers * len(senders))
+    t0 = time.time()
+    for u in users:
+        for s in senders:
+            res = sim.api("/inject", {"sendID": s, "recvID": u, "count": per, "text": "bench message %s" % s})
+            if res.get("errCode"):
+                raise RuntimeError("inject: %r" % res)
+    want = per * nusers * len(senders)
+    print("injected %d messages (paused) in %.1f s into %d conversations" %
+          (want, time.time() - t0, nusers * len(senders)), flush=True)
+    st0 = commandstats(r)
+    c0 = cpu_s(relay.pid)
+    t0 = time.time()
+    sim.api("/pushes/resume", {})
+    t_res = time.time()
+    n = 0
+    while time.time() - t0 < 600:
+        n = xlen(r, key)
+        if n >= want:
+            break
+        time.sleep(0.005)
+    dt = time.time() - t0
+    c1 = cpu_s(relay.pid)
+    st1 = commandstats(r)
+    calls = st1.get("evalsha", 0) - st0.get("evalsha", 0) + st1.get("eval", 0) - st0.get("eval", 0)
+    batch = n / calls if calls else 0
+    print("resume call took %.2f s; %d entries in %.3f s" % (t_res - t0, n, dt), flush=True)
+    ours = n / dt
+    figure("relay push->Redis", "%.0f msgs/s (%d msgs, %.3f s, %d script calls, mean batch %.1f)" %
+           (n / dt, n, dt, calls, batch))
+    figure("relay CPU during drain", "%.2f s = %.0f msgs per CPU-second" % (c1 - c0, n / max(c1 - c0, 1e-9)))
+
+    # Peer: redis-benchmark with the same script, the same entry bytes and
+    # the relay's mean batch size, on a fresh conversation per call.
+    ent = r.cmd("XRANGE", key, "-", "+", "COUNT", 1)[0][1]
+    sha = r.cmd("SCRIPT", "LOAD", open(os.path.join(HERE, "..", "..", "server", "lua", "append.lua")).read())
+    b = max(1, int(round(batch)))
+    argv = ["redis-benchmark", "-p", str(rp), "-c", "1", "-P", "64", "-r", "1000000000000",
+            "-n", str(max(1000, 200000 // b)), "-q",
+            "EVALSHA", sha.decode() if isinstance(sha, bytes) else sha, "2", "kkim:{rb}:msgs", "kkim:{rb}:hw",
+            "rb__rand_int__", "", ""]
+    for i in range(b):
+        argv += [str(i + 1), str(len(ent))] + [x.decode("utf-8", "surrogateescape") for x in ent]
+    before = xlen(r, "kkim:{rb}:msgs")
+    t0 = time.time()
+    out = subprocess.run(argv, capture_output=True, text=True, errors="surrogateescape").stdout
+    dt = time.time() - t0
+    got = xlen(r, "kkim:{rb}:msgs") - before
+    m = re.findall(r"([\d.]+) requests per second", out)
+    rps = float(m[-1]) if m else 0
+    print("redis-benchmark: %s" % out.strip().splitlines()[-1] if out.strip() else "redis-benchmark: no output")
+    figure("redis-benchmark same script", "%.0f msgs/s (%.0f calls/s x batch %d; %d entries written in %.2f s)" %
+           (rps * b, rps, b, got, dt))
+    figure("ratio relay / redis-benchmark", "%.2f" % (ours / (rps * b) if rps else 0))
+
+
+def mode_lat(env):
+    rate = float(ARGS[0]) if ARGS else 10000
+    secs = float(ARGS[1]) if len(ARGS) > 1 else 20
+    nusers = 16
+    users = ["u%d" % i for i in range(1, nusers + 1)]
+    rp, admin = kkit.free_port(), kkit.free_port()
+    env.start_redis(rp, aof=False)
+    sim = Sim(env, "sim", ["-queue", "100000"])
+    sim.api("/users", {"userIDs": users + ["s1", "s2", "s3", "s4"]})
+    sim.token_file(users, 3, os.path.join(env.dir, "relay.tokens"))
+    uf = os.path.join(env.dir, "users.txt")
+    with open(uf, "w") as f:
+        f.write("\n".join(users) + "\n")
+    cfg = relay_config(env, sim, rp, admin, uf, {"resyncInterval": "600s"})
+    relay = start_relay(env, cfg)
+    kkit.wait_port(admin)
+    if wait_online(admin, nusers, 60) < nusers:
+        raise RuntimeError("logins not online")
+    rd = env.start("lat", [os.path.join(BUILD, "go", "relay-gofleet"), "lat", "-redis",
+                           "127.0.0.1:%d" % rp, "-stream", "kkim:{b}:msgs",
+                           "-seconds", str(secs + 2), "-warmup", "2"])
+    time.sleep(0.5)
+    # 16 injectors (one per user, 4 senders) at rate/16 each; conversations
+    # si_s*_u* so the relay appends to many conversations at once.
+    per = rate / nusers
+    c0 = cpu_s(relay.pid)
+    for i, u in enumerate(users):
+        sim.api("/inject", {"sendID": "s%d" % (i % 4 + 1), "recvID": u, "rate": per,
+                            "durationMs": int(secs * 1000), "async": True})
+    time.sleep(secs + 3)
+    rd.wait(30)
+    c1 = cpu_s(relay.pid)
+    out = open(env.log("lat")).read().strip()
+    r = kkit.Redis(rp)
+    n = xlen(r, "kkim:{b}:msgs")
+    print(out)
+    figure("offered", "%.0f msgs/s for %.0f s; stream holds %d (want %d)" % (rate, secs, n, int(rate * secs)))
+    figure("relay CPU", "%.0f %% of a core" % (100 * (c1 - c0) / (secs + 3)))
+    m = re.search(r"p50 ([\d.]+) ms p90 ([\d.]+) ms p99 ([\d.]+) ms p99.9 ([\d.]+) ms max ([\d.]+)", out)
+    if m:
+        figure("latency inject->visible", "p50 %s ms, p90 %s, p99 %s, p99.9 %s, max %s ms" % m.groups())
+
+
+def main():
+    env = kkit.Env(BUILD, "bench_" + MODE)
+    try:
+        {"logins": mode_logins, "tput": mode_tput, "lat": mode_lat}[MODE](env)
+    finally:
+        env.close()
+        print("logs in %s" % env.dir)
+
+
+if __name__ == "__main__":
+    main()
