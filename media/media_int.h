@@ -159,6 +159,8 @@ typedef struct mdepack {
     uint8_t sps[256], pps[256];
     size_t sps_len, pps_len;
     bool have_params;       /* H264: SPS and PPS seen */
+    bool in_fu;             /* H264: inside an FU-A */
+    uint64_t frames, dropped; /* completed / dropped (broken) frames */
 } mdepack;
 
 /* A finished frame; data valid until the next mdepack_push. */

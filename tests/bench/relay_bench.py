@@ -103,12 +103,14 @@ def relay_config(env, sim, redis_port, admin, users_file, extra_tenant=None):
 
 
 def online(admin):
+    """Logins online, from the kkim_sessions gauge of /metrics."""
     try:
-        with urllib.request.urlopen("http://127.0.0.1:%d/v1/sessions?state=online" % admin,
-                                    timeout=30) as r:
-            return len(json.loads(r.read())["sessions"])
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % admin, timeout=30) as r:
+            text = r.read().decode()
     except OSError:
         return -1
+    m = re.search(r'^kkim_sessions\{[^}]*state="online"[^}]*\} (\S+)', text, re.M)
+    return int(float(m.group(1))) if m else -1
 
 
 def wait_online(admin, n, timeout):
@@ -254,7 +256,8 @@ def mode_tput(env):
     print("injected %d messages (paused) in %.1f s into %d conversations" %
           (want, time.time() - t0, nusers * len(senders)), flush=True)
     st0 = commandstats(r)
-    c0 = cpu_s(relay.pid)
+    rpid, spid = env.procs["redis"].pid, env.procs["sim"].pid
+    c0, rc0, sc0 = cpu_s(relay.pid), cpu_s(rpid), cpu_s(spid)
     t0 = time.time()
     sim.api("/pushes/resume", {})
     t_res = time.time()
@@ -265,7 +268,7 @@ def mode_tput(env):
             break
         time.sleep(0.005)
     dt = time.time() - t0
-    c1 = cpu_s(relay.pid)
+    c1, rc1, sc1 = cpu_s(relay.pid), cpu_s(rpid), cpu_s(spid)
     st1 = commandstats(r)
     calls = st1.get("evalsha", 0) - st0.get("evalsha", 0) + st1.get("eval", 0) - st0.get("eval", 0)
     batch = n / calls if calls else 0
@@ -274,13 +277,14 @@ def mode_tput(env):
     figure("relay push->Redis", "%.0f msgs/s (%d msgs, %.3f s, %d script calls, mean batch %.1f)" %
            (n / dt, n, dt, calls, batch))
     figure("relay CPU during drain", "%.2f s = %.0f msgs per CPU-second" % (c1 - c0, n / max(c1 - c0, 1e-9)))
+    figure("redis-server / simulator CPU during drain", "%.2f s / %.2f s (wall %.2f s)" % (rc1 - rc0, sc1 - sc0, dt))
 
     # Peer: redis-benchmark with the same script, the same entry bytes and
     # the relay's mean batch size, on a fresh conversation per call.
     ent = r.cmd("XRANGE", key, "-", "+", "COUNT", 1)[0][1]
     sha = r.cmd("SCRIPT", "LOAD", open(os.path.join(HERE, "..", "..", "server", "lua", "append.lua")).read())
     b = max(1, int(round(batch)))
-    argv = ["redis-benchmark", "-p", str(rp), "-c", "1", "-P", "64", "-r", "1000000000000",
+    argv = ["redis-benchmark", "-p", str(rp), "-c", "1", "-P", "64", "-r", "1000000000",
             "-n", str(max(1000, 200000 // b)), "-q",
             "EVALSHA", sha.decode() if isinstance(sha, bytes) else sha, "2", "kkim:{rb}:msgs", "kkim:{rb}:hw",
             "rb__rand_int__", "", ""]
