@@ -70,48 +70,68 @@ typedef struct json_env {
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/* Maps a byte to its sextet, or returns -1 for a byte outside the alphabet. */
-static int b64_value(uint8_t c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
+/* 1 + the sextet of each alphabet byte (1..64), B64_SKIP for '\r' and '\n'
+ * (Go skips them anywhere), B64_PAD for '='; 0 (unlisted) is invalid. */
+enum { B64_SKIP = 65, B64_PAD = 66 };
+static const uint8_t b64_table[256] = {
+    ['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6, ['G'] = 7, ['H'] = 8,
+    ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15,
+    ['P'] = 16, ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22,
+    ['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29,
+    ['d'] = 30, ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36,
+    ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42, ['q'] = 43,
+    ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48, ['w'] = 49, ['x'] = 50,
+    ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56, ['4'] = 57,
+    ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64,
+    ['\r'] = B64_SKIP, ['\n'] = B64_SKIP, ['='] = B64_PAD,
+};
 
 /* Decodes s as Go's base64.StdEncoding.Decode does: '\r' and '\n' are
  * skipped anywhere, the last quantum must be padded with '=' and nothing but
  * newlines may follow the padding; unused bits of the last sextet are
  * ignored (Go's non-strict mode). Writes to dst when it is not NULL (room for
  * 3 * n / 4 bytes) and stores the decoded length in *out_len. Returns
- * KK_EB64 for any other byte, misplaced padding or a partial quantum. */
+ * KK_EB64 for any other byte, misplaced padding or a partial quantum.
+ * Whole quanta of four alphabet bytes take a table-driven fast path (the
+ * data of a large push is one long run of them). */
 static int b64_decode(const uint8_t *s, size_t n, uint8_t *dst, size_t *out_len)
 {
     uint32_t acc = 0;
     unsigned q = 0, pad = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = s[i];
-        if (c == '\r' || c == '\n')
+    size_t o = 0, i = 0;
+    for (;;) {
+        while (q == 0 && !pad && i + 4 <= n) {
+            /* unsigned wrap: 0 (invalid) and 65/66 all fail "< 64" */
+            uint32_t a = b64_table[s[i]] - 1u, b = b64_table[s[i + 1]] - 1u;
+            uint32_t c = b64_table[s[i + 2]] - 1u, d = b64_table[s[i + 3]] - 1u;
+            if ((a | b | c | d) >= 64)
+                break;
+            uint32_t v = a << 18 | b << 12 | c << 6 | d;
+            if (dst) {
+                dst[o] = (uint8_t)(v >> 16);
+                dst[o + 1] = (uint8_t)(v >> 8);
+                dst[o + 2] = (uint8_t)v;
+            }
+            o += 3;
+            i += 4;
+        }
+        if (i >= n)
+            break;
+        uint8_t v = b64_table[s[i++]];
+        if (v == 0)
+            return KK_EB64;
+        if (v == B64_SKIP)
             continue;
-        if (c == '=') {
+        if (v == B64_PAD) {
             /* "x===" and "====" are never valid; "xy=" needs a second '='. */
             if ((pad == 0 && q < 2) || q + pad + 1 > 4)
                 return KK_EB64;
             pad++;
             continue;
         }
-        int v = b64_value(c);
-        if (v < 0 || pad)
+        if (pad)
             return KK_EB64;
-        acc = (acc << 6) | (uint32_t)v;
+        acc = (acc << 6) | (uint32_t)(v - 1);
         if (++q == 4) {
             if (dst) {
                 dst[o] = (uint8_t)(acc >> 16);

@@ -160,6 +160,7 @@ typedef struct mdepack {
     size_t sps_len, pps_len;
     bool have_params;       /* H264: SPS and PPS seen */
     bool in_fu;             /* H264: inside an FU-A */
+    bool lost_before;       /* a packet was lost between frames */
     uint64_t frames, dropped; /* completed / dropped (broken) frames */
 } mdepack;
 

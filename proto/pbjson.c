@@ -1,6 +1,6 @@
 /* pbjson.c — protobuf wire bytes → JSON by protobuf-c reflection, plus the
- * helpers shared with pbjson_enc.c (paths, errors, type tables, base64,
- * descriptor lookup). Contract in pbjson.h. */
+ * helpers shared with pbjson_enc.c (paths, errors, type tables, descriptor
+ * lookup). Base64 is in pbjson_b64.c. Contract in pbjson.h. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -22,38 +22,28 @@ static bool is_string(const pbwire_field *f)
     return f->wtype == PBWIRE_LEN && pbwire_utf8_valid(f->bytes.p, f->bytes.len);
 }
 
-/* True when v is a message whose fields are all LEN strings numbered
- * 1..max_num (PublicUserInfo: 1..4). */
-static bool strict_strings_msg(kk_view v, uint32_t max_num)
-{
-    pbwire_reader r;
-    pbwire_field f;
-    int rc;
-    pbwire_reader_init(&r, v.p, v.len);
-    while ((rc = pbwire_next(&r, &f)) == 1)
-        if (f.num > max_num || !is_string(&f))
-            return false;
-    return rc == 0;
-}
-
-/* OfflinePushInfo: title=1, desc=2, ex=3, iOSPushSound=4 strings,
- * iOSBadgeCount=5 bool, signalInfo=6 string (NOTES.md §3.2). */
-static bool strict_offline_push_info(kk_view v)
+/* True when v is a flat message of fields numbered 1..max_num, each a
+ * VARINT when its bit is set in varint_fields and a UTF-8 string otherwise.
+ * PublicUserInfo: strings 1..4. OfflinePushInfo (NOTES.md §3.2): title=1,
+ * desc=2, ex=3, iOSPushSound=4 strings, iOSBadgeCount=5 bool, signalInfo=6. */
+static bool strict_flat_msg(kk_view v, uint32_t max_num, uint32_t varint_fields)
 {
     pbwire_reader r;
     pbwire_field f;
     int rc;
     pbwire_reader_init(&r, v.p, v.len);
     while ((rc = pbwire_next(&r, &f)) == 1) {
-        if (f.num == 5) {
-            if (f.wtype != PBWIRE_VARINT)
-                return false;
-        } else if (f.num > 6 || !is_string(&f)) {
+        if (f.num > max_num)
             return false;
-        }
+        if ((varint_fields >> f.num) & 1 ? f.wtype != PBWIRE_VARINT : !is_string(&f))
+            return false;
     }
     return rc == 0;
 }
+
+#define PUBLIC_USER_INFO_FIELDS 4u
+#define OFFLINE_PUSH_INFO_FIELDS 6u
+#define OFFLINE_PUSH_INFO_VARINTS (1u << 5)
 
 /* ParticipantMetaData: groupInfo=1, groupMemberInfo=2 (OpenIM messages with
  * many more fields than we declare, so only wire-checked), userInfo=3 (a
@@ -67,7 +57,8 @@ static bool strict_participant(kk_view v)
     while ((rc = pbwire_next(&r, &f)) == 1) {
         if (f.num > 3 || f.wtype != PBWIRE_LEN)
             return false;
-        if (f.num == 3 ? !strict_strings_msg(f.bytes, 4) : pbwire_check(f.bytes.p, f.bytes.len) < 0)
+        if (f.num == 3 ? !strict_flat_msg(f.bytes, PUBLIC_USER_INFO_FIELDS, 0)
+                        : pbwire_check(f.bytes.p, f.bytes.len) < 0)
             return false;
     }
     return rc == 0;
@@ -149,7 +140,8 @@ static bool scan_field(sigreq_scan *sc, const pbwire_field *f, pbsig_info *out)
         sc->has_inv = true;
         break;
     case 2:
-        if (f->wtype != PBWIRE_LEN || !strict_offline_push_info(f->bytes))
+        if (f->wtype != PBWIRE_LEN ||
+            !strict_flat_msg(f->bytes, OFFLINE_PUSH_INFO_FIELDS, OFFLINE_PUSH_INFO_VARINTS))
             return false;
         break;
     case 3: {

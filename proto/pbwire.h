@@ -105,7 +105,8 @@ typedef struct pbwire_send_resp {
 /* Decodes a SendMsgResp reading field 4 by wire type: VARINT is the seq;
  * LEN is a MsgData whose field 14 (seq) wins; absent leaves the seq unknown.
  * Unknown fields of every wire type are skipped; the last occurrence of a
- * field wins (protobuf). Strings must be valid UTF-8. Returns 0, or KK_EPROTO
+ * field wins (a field 4 given twice is not merged). Strings must be valid
+ * UTF-8. Returns 0, or KK_EPROTO
  * for malformed input or a known field with another wire type (*out is then
  * zeroed). */
 int pbwire_send_resp_decode(const uint8_t *p, size_t len, pbwire_send_resp *out);

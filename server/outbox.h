@@ -50,6 +50,8 @@ struct sess;
 struct metrics;
 typedef struct uv_loop_s uv_loop_t;
 
+typedef struct outbox outbox;
+
 /* The consumer group every relay instance reads the outbox with. */
 #define OUTBOX_GROUP "kkim-relay"
 

@@ -70,7 +70,7 @@ typedef struct obx_entry {
     /* the entry, validated (NULL fields absent) */
     char *send_id, *recv_id, *group_id, *client_msg_id, *ex;
     char *options;        /* JSON object of booleans */
-    uint8_t *content;
+    char *content;
     size_t content_len;
     int32_t session_type, content_type;
     /* settling */
@@ -104,6 +104,8 @@ struct outbox {
     char rec_from[48];
     char claim_cursor[48];
     uint64_t next_claim_ms;
+    bool refreshed;       /* this claim round refreshed our own entries */
+    uint64_t rd_not_before; /* retry delay after an error reply */
     /* entries */
     obx_entry *head, *tail;
     size_t n;

@@ -439,6 +439,12 @@ bool rconn_is_up(const rconn *rc)
     return rc && rc->st == RC_UP;
 }
 
+/* The connection's URL (rconn.h). */
+const rurl *rconn_url(const rconn *rc)
+{
+    return &rc->url;
+}
+
 /* Commands pending. */
 size_t rconn_inflight(const rconn *rc)
 {

@@ -73,6 +73,10 @@ bool rconn_is_up(const rconn *rc);
 /* Commands sent whose callback has not fired. */
 size_t rconn_inflight(const rconn *rc);
 
+/* The URL the connection was made with (for a second connection to the
+ * same server, e.g. the outbox's blocking reads). */
+const rurl *rconn_url(const rconn *rc);
+
 /* Closes: pending commands complete with KK_ECANCELED, timers and the
  * hiredis context close, then closed_cb(ud) runs and the memory is freed.
  * NULL is a no-op. Never call twice. */

@@ -59,6 +59,7 @@ static int add_tenant(relay *r, const cfg_tenant *tc)
         .vhost = r->vhost,
         .redis = app_redis(r->a),
         .metrics = app_metrics(r->a),
+        .instance_id = app_config(r->a)->instance.id,
     };
     char err[256] = "";
     tenant *t = tenant_new(&env, tc, err, sizeof err);

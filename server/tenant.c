@@ -7,6 +7,7 @@
 
 #include "rconn.h"
 #include "tenant_int.h"
+#include "users.h"
 
 /* Tick of the tenant's timer: login pacing and hole work need ~20 ms
  * granularity; heartbeats and backpressure run at 1 Hz inside it. */
@@ -117,7 +118,7 @@ static bool kicked_too_often(tuser *u, uint64_t now)
 static void tokens_refresh(tenant *t, tuser *u)
 {
     char err[256] = "";
-    if (tok_store_reload(t->tokens, err, sizeof err) < 0)
+    if (tok_store_refresh(t->tokens, u->user, u->platform, err, sizeof err) < 0)
         KK_LOG_WARN(&t->log, "token_reload_failed", KK_S("detail", err));
     else
         tenant__event(t, "token_refreshed", u, NULL, NULL);
@@ -187,8 +188,11 @@ static void pace_logins(tenant *t, uint64_t now)
         tuser *u = t->users[i];
         if (!sess_due(u->s, now))
             continue;
-        const kk_secret *tok = tok_store_get(t->tokens, u->user, u->platform);
-        if (!tok) {
+        const kk_secret *tok = NULL;
+        int trc = tok_store_want(t->tokens, u->user, u->platform, &tok);
+        if (trc == KK_EAGAIN)
+            continue; /* fetching (tokens.h): ask again next tick */
+        if (trc < 0 || !tok) {
             KK_LOG_WARN(&t->log, "no_token", KK_S("user", u->user));
             sess_stop(u->s, SESS_PARKED, SESS_R_TOKEN_INVALID);
             tenant__event(t, "parked", u, "reason", "no_token");
@@ -261,6 +265,84 @@ static void metrics_init(tenant *t)
         (const char *[]){ t->id });
 }
 
+/* The outbox's lookup of a sender's login. */
+static sess *outbox_session_of(void *ud, const char *user)
+{
+    return tenant_session_of(ud, user);
+}
+
+/* Creates the tenant's outbox on its Redis server (outbox.h). */
+static int outbox_start(tenant *t, char *err, size_t errlen)
+{
+    outbox_cfg oc = {
+        .loop = t->env.loop,
+        .redis = t->env.redis,
+        .url = rconn_url(t->env.redis),
+        .tenant = t->id,
+        .consumer = t->env.instance_id && t->env.instance_id[0] ? t->env.instance_id : "relay",
+        .sends_per_second = t->cfg->limits.sends_per_second,
+        .results_maxlen = t->cfg->streams.maxlen,
+        .metrics = t->env.metrics,
+        .session_of = outbox_session_of,
+        .ud = t,
+    };
+    t->ob = outbox_new(&oc);
+    if (!t->ob) {
+        snprintf(err, errlen, "cannot create the outbox");
+        return KK_ENOMEM;
+    }
+    return 0;
+}
+
+/* State of the tenant's own Redis connection (tenant isolation). */
+static void on_own_redis_state(void *ud, bool up, const char *reason)
+{
+    tenant *t = ud;
+    if (up)
+        KK_LOG_INFO(&t->log, "tenant_redis_up");
+    else
+        KK_LOG_WARN(&t->log, "tenant_redis_down", KK_S("reason", reason ? reason : ""));
+}
+
+/* Opens the tenant's own Redis connection (its "redis" key: own URL and
+ * ACL user); the sink, tokens, outbox and run-time users use it. */
+static int own_redis_start(tenant *t, char *err, size_t errlen)
+{
+    rconn_opts o = { .url = &t->cfg->redis.url, .name = t->cfg->id };
+    int rc = rconn_new(t->env.loop, &o, on_own_redis_state, t, &t->own_redis);
+    if (rc == 0)
+        rc = rconn_start(t->own_redis);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot create the tenant's Redis connection");
+        return rc;
+    }
+    t->env.redis = t->own_redis;
+    return 0;
+}
+
+/* users.h hook: a member was added to kkim:{T}:users. */
+static void on_rt_add(void *ud, const char *user)
+{
+    (void)tenant_user_add(ud, user);
+}
+
+/* users.h hook: a member was removed from kkim:{T}:users. */
+static void on_rt_remove(void *ud, const char *user)
+{
+    (void)tenant_user_remove(ud, user);
+}
+
+/* Starts polling kkim:{T}:users (a failure only loses run-time users). */
+static void runtime_users_start(tenant *t)
+{
+    static const users_hooks h = { .add = on_rt_add, .remove = on_rt_remove };
+    char key[160];
+    snprintf(key, sizeof key, "kkim:{%s}:users", t->id);
+    t->rt = users_new(t->env.loop, t->env.redis, key, &h, t);
+    if (!t->rt)
+        KK_LOG_ERROR(&t->log, "runtime_users_failed");
+}
+
 /* Creates the tenant and its logins; they connect from the first tick. */
 tenant *tenant_new(const tenant_env *env, const cfg_tenant *tc, char *err, size_t errlen)
 {
@@ -277,13 +359,17 @@ tenant *tenant_new(const tenant_env *env, const cfg_tenant *tc, char *err, size_
     t->resync_interval_ms = tc->resync_interval_ms ? tc->resync_interval_ms : 60000;
     snprintf(t->hw_key, sizeof t->hw_key, "kkim:{%s}:hw", tc->id);
     snprintf(t->synced_key, sizeof t->synced_key, "kkim:{%s}:synced", tc->id);
-    t->tokens = tok_store_new(tc, err, errlen);
+    if (tc->redis.set && own_redis_start(t, err, errlen) < 0) {
+        tenant_free(t);
+        return NULL;
+    }
+    t->tokens = tok_store_open(tc, env->loop, t->env.redis, err, errlen);
     if (t->tokens && err[0]) {
         KK_LOG_ERROR(&t->log, "token_source_failed", KK_S("detail", err));
         err[0] = '\0';
     }
     rsink_cfg rcfg = { .maxlen = tc->streams.maxlen, .retention_ms = tc->streams.retention_ms };
-    t->rs = t->id ? rsink_new(env->redis, t->id, &rcfg) : NULL;
+    t->rs = t->id ? rsink_new(t->env.redis, t->id, &rcfg) : NULL;
     csync_ops ops;
     rsink_csync_ops(&ops, tenant__csync_pull);
     t->cs = t->rs ? csync_new(&ops, t->rs, NULL) : NULL;
@@ -295,7 +381,16 @@ tenant *tenant_new(const tenant_env *env, const cfg_tenant *tc, char *err, size_
     }
     rsink_attach_csync(t->rs, t->cs, env->loop, t);
     metrics_init(t);
+    if (outbox_start(t, err, errlen) < 0) {
+        tenant_free(t);
+        return NULL;
+    }
     for (size_t i = 0; i < tc->n_users; i++) {
+        if (tc->limits.max_logins && t->n_users >= tc->limits.max_logins) {
+            KK_LOG_WARN(&t->log, "max_logins", KK_U("maxLogins", tc->limits.max_logins),
+                        KK_U("users", tc->n_users));
+            break;
+        }
         if (!user_add(t, &tc->users[i])) {
             snprintf(err, errlen, "cannot create session for user %zu", i);
             tenant_free(t);
@@ -307,6 +402,7 @@ tenant *tenant_new(const tenant_env *env, const cfg_tenant *tc, char *err, size_
     t->bucket_ms = uv_now(env->loop);
     t->bucket = 1;
     uv_timer_start(&t->timer, on_tick, 0, TENANT_TICK_MS);
+    runtime_users_start(t);
     KK_LOG_INFO(&t->log, "tenant_started", KK_U("users", t->n_users));
     return t;
 }
@@ -322,12 +418,16 @@ void tenant_free(tenant *t)
 {
     if (!t)
         return;
+    users_free(t->rt);
     for (size_t i = 0; i < t->n_users; i++)
         user_free(t->users[i]);
     free(t->users);
+    outbox_free(t->ob); /* after the logins: their requests are cancelled */
     csync_free(t->cs);
     rsink_free(t->rs);
     tok_store_free(t->tokens);
+    if (t->own_redis)
+        rconn_close(t->own_redis, NULL, NULL); /* after every user of it */
     free(t->id);
     if (uv_is_active((uv_handle_t *)&t->timer) || t->bucket_ms) {
         uv_timer_stop(&t->timer);
@@ -347,7 +447,7 @@ int tenant_reload(tenant *t, const cfg_tenant *tc)
     size_t keep = 0;
     for (size_t i = 0; i < t->n_users; i++) {
         tuser *u = t->users[i];
-        bool found = false;
+        bool found = u->dynamic; /* run-time users leave by SREM only */
         for (size_t j = 0; j < tc->n_users && !found; j++)
             found = strcmp(tc->users[j].user_id, u->user) == 0 && tc->users[j].platform_id == u->platform;
         if (found) {
@@ -485,6 +585,87 @@ int tenant_sessions_json(const tenant *t, const char *state, kk_buf *out, bool *
         if (rc < 0)
             return rc;
         *first = false;
+    }
+    return 0;
+}
+
+/* The first login of user, or NULL (tenant.h). */
+sess *tenant_session_of(tenant *t, const char *user)
+{
+    for (size_t i = 0; i < t->n_users; i++)
+        if (strcmp(t->users[i]->user, user) == 0)
+            return t->users[i]->s;
+    return NULL;
+}
+
+/* Restarts every login of user (tenant.h). */
+int tenant_reconnect(tenant *t, const char *user)
+{
+    int n = 0;
+    for (size_t i = 0; i < t->n_users; i++) {
+        tuser *u = t->users[i];
+        if (strcmp(u->user, user) != 0)
+            continue;
+        u->token_retried = false;
+        u->nkicks = 0;
+        sess_stop(u->s, SESS_IDLE, SESS_R_STOPPED);
+        n++;
+    }
+    return n;
+}
+
+/* Fills the counters of GET /v1/tenants (tenant.h). */
+void tenant_counters_get(const tenant *t, tenant_counters *c)
+{
+    memset(c, 0, sizeof *c);
+    c->users = t->n_users;
+    for (size_t i = 0; i < t->n_users; i++) {
+        sess_state st = sess_get_state(t->users[i]->s);
+        if (st < SESS_STATE_COUNT)
+            c->sessions[st]++;
+    }
+    csync_get_stats(t->cs, &c->cs);
+    rsink_get_stats(t->rs, &c->rs);
+    if (t->ob)
+        outbox_get_stats(t->ob, &c->ob);
+}
+
+/* Starts a run-time login of user (tenant.h). */
+int tenant_user_add(tenant *t, const char *user)
+{
+    for (size_t i = 0; i < t->n_users; i++)
+        if (strcmp(t->users[i]->user, user) == 0)
+            return 0;
+    if (t->cfg->limits.max_logins && t->n_users >= t->cfg->limits.max_logins) {
+        KK_LOG_WARN(&t->log, "max_logins", KK_S("user", user),
+                    KK_U("maxLogins", t->cfg->limits.max_logins));
+        return KK_ETOOBIG;
+    }
+    cfg_user cu = { .user_id = (char *)user, .platform_id = t->cfg->gateway.platform_id,
+                    .sdk = t->cfg->gateway.sdk, .record = CFG_RECORD_OFF };
+    tuser *u = user_add(t, &cu);
+    if (!u)
+        return KK_ENOMEM;
+    u->dynamic = true;
+    if (t->paused)
+        sess_pause_rx(u->s, true);
+    KK_LOG_INFO(&t->log, "user_added", KK_S("user", user), KK_S("from", "redis"));
+    return 1;
+}
+
+/* Stops the run-time login of user (tenant.h). */
+int tenant_user_remove(tenant *t, const char *user)
+{
+    for (size_t i = 0; i < t->n_users; i++) {
+        tuser *u = t->users[i];
+        if (!u->dynamic || strcmp(u->user, user) != 0)
+            continue;
+        KK_LOG_INFO(&t->log, "user_removed", KK_S("user", user), KK_S("from", "redis"));
+        tenant__event(t, "logout", u, "reason", "removed");
+        memmove(&t->users[i], &t->users[i + 1], (t->n_users - i - 1) * sizeof *t->users);
+        t->n_users--;
+        user_free(u);
+        return 1;
     }
     return 0;
 }

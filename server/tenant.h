@@ -26,6 +26,10 @@
 
 #include "codec.h"
 #include "config.h"
+#include "convsync.h"
+#include "outbox.h"
+#include "rsink.h"
+#include "sess.h"
 
 struct lws_context;
 struct lws_vhost;
@@ -40,6 +44,7 @@ typedef struct tenant_env {
     struct lws_vhost *vhost; /* gateway client vhost */
     struct rconn *redis;
     struct metrics *metrics;
+    const char *instance_id; /* outbox consumer name; read by tenant_new only */
 } tenant_env;
 
 typedef struct tenant tenant;
@@ -64,6 +69,33 @@ double tenant_online_ratio(const tenant *t);
 int tenant_sessions_json(const tenant *t, const char *state, kk_buf *out, bool *first);
 
 const char *tenant_id(const tenant *t);
+
+/* The login of user (its first platform), or NULL when the tenant has no
+ * such user. Borrowed: valid until the next reload or tenant_free. */
+sess *tenant_session_of(tenant *t, const char *user);
+
+/* Drops every login of user and lets the pacer log it in again (admin
+ * POST /v1/sessions/{tenant}/{user}/reconnect; a parked login too).
+ * Returns the number of logins restarted (0: no such user). */
+int tenant_reconnect(tenant *t, const char *user);
+
+/* Starts a run-time login of user on the tenant's gateway platform (the
+ * Redis set kkim:{T}:users, users.h). Returns 1 when added, 0 when the
+ * user already has a login, KK_ETOOBIG past limits.maxLogins, KK_ENOMEM. */
+int tenant_user_add(tenant *t, const char *user);
+/* Stops a run-time login (config users stay). Returns 1 when removed, 0
+ * when user has no run-time login. */
+int tenant_user_remove(tenant *t, const char *user);
+
+/* Per-tenant counters for GET /v1/tenants. */
+typedef struct tenant_counters {
+    size_t users;
+    size_t sessions[SESS_STATE_COUNT]; /* by sess_state */
+    csync_stats cs;
+    rsink_stats rs;
+    outbox_stats ob;
+} tenant_counters;
+void tenant_counters_get(const tenant *t, tenant_counters *c);
 
 /* Publishes the tenant's metrics into reg: sessions by state, frames in and
  * out, messages appended, duplicates dropped, holes, gaps, queue depths. */

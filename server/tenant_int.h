@@ -47,6 +47,7 @@ typedef struct tuser {
     char via[200]; /* "user:platform", the `via` of archived messages */
     sess *s;
     bool removed;
+    bool dynamic;        /* from kkim:{T}:users (users.h), not the config */
     bool token_retried;  /* token invalid: re-read once, then park */
     bool synced;         /* kkim:{T}:synced has this user: resyncs fill from 1 */
     bool synced_known;   /* synced was read from Redis in this process */
@@ -67,6 +68,9 @@ struct tenant {
     tok_store *tokens;
     csync *cs;
     rsink *rs;
+    struct outbox *ob;    /* send as users (outbox.h) */
+    struct rconn *own_redis; /* the tenant's own "redis" (isolation), else NULL */
+    struct users *rt;     /* run-time users from kkim:{T}:users (users.h) */
     tuser **users;
     size_t n_users, cap_users;
     uv_timer_t timer;

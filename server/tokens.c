@@ -1,4 +1,6 @@
-/* tokens.c — static and file token sources, and the JWT exp reader. */
+/* tokens.c — static and file token sources, the store's dispatch and
+ * cache for the fetched and minted sources (tok_fetch.c), and the JWT exp
+ * reader. Contract: tokens.h. */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -6,23 +8,10 @@
 #include <string.h>
 
 #include "kk_err.h"
-#include "tokens.h"
+#include "tok_int.h"
 
 /* Largest token file read; a token is ~300 bytes, so this is ~100k logins. */
 #define TOK_FILE_MAX (32u * 1024 * 1024)
-
-typedef struct tok_entry {
-    char *user;
-    int platform; /* 0 = any */
-    kk_secret *token;
-} tok_entry;
-
-struct tok_store {
-    enum cfg_token_source source;
-    char *path;
-    tok_entry *v;
-    size_t n;
-};
 
 /* Frees the entries of a table. */
 static void entries_free(tok_entry *v, size_t n)
@@ -114,8 +103,45 @@ static int parse_file(const char *path, tok_entry **out, size_t *nout, char *err
     return 0;
 }
 
-/* Creates a store and loads its source. */
-tok_store *tok_store_new(const cfg_tenant *tc, char *err, size_t errlen)
+/* Copies the settings of a fetched or minted source; 0 or a reason. */
+static const char *open_remote(tok_store *ts, const cfg_tenant *tc, uv_loop_t *loop,
+                               struct rconn *redis)
+{
+    ts->loop = loop;
+    ts->redis = redis;
+    ts->tenant = strdup(tc->id ? tc->id : "");
+    ts->log.mod = "tokens";
+    ts->log.tenant = ts->tenant;
+    ts->nbuckets = 1024;
+    ts->buckets = calloc(ts->nbuckets, sizeof *ts->buckets);
+    if (!ts->tenant || !ts->buckets)
+        return "out of memory";
+    switch (ts->source) {
+    case CFG_TOK_REDIS:
+        if (!loop || !redis)
+            return "token source redis needs the loop and a Redis connection";
+        ts->redis_key = strdup(tc->tokens.redis_key ? tc->tokens.redis_key : "");
+        return ts->redis_key ? NULL : "out of memory";
+    case CFG_TOK_HTTP:
+        if (!loop)
+            return "token source http needs the loop";
+        if (!tc->tokens.url || tok_url_parse(tc->tokens.url, &ts->url) < 0)
+            return "token source http: url must be http://host[:port][/prefix]";
+        ts->admin_user = strdup(tc->tokens.admin_user_id ? tc->tokens.admin_user_id : "imAdmin");
+        ts->secret = tc->tokens.secret ? kk_secret_dup(tc->tokens.secret) : NULL;
+        return ts->admin_user && ts->secret ? NULL : "token source http: no secret";
+    case CFG_TOK_JWT:
+        ts->secret = tc->tokens.secret ? kk_secret_dup(tc->tokens.secret) : NULL;
+        ts->ttl_ms = tc->tokens.ttl_ms ? tc->tokens.ttl_ms : 24ull * 3600 * 1000;
+        return ts->secret ? NULL : "token source jwt: no secret";
+    default:
+        return "token source not supported by this build";
+    }
+}
+
+/* Creates a store for any source (tokens.h). */
+tok_store *tok_store_open(const cfg_tenant *tc, uv_loop_t *loop, struct rconn *redis, char *err,
+                          size_t errlen)
 {
     tok_store *ts = calloc(1, sizeof *ts);
     if (!ts) {
@@ -148,14 +174,29 @@ tok_store *tok_store_new(const cfg_tenant *tc, char *err, size_t errlen)
         (void)tok_store_reload(ts, err, errlen);
         return ts;
     }
-    snprintf(err, errlen, "token source not supported yet by this build");
-    tok_store_free(ts);
-    return NULL;
+    const char *why = open_remote(ts, tc, loop, redis);
+    if (why) {
+        snprintf(err, errlen, "%s", why);
+        tok_store_free(ts);
+        return NULL;
+    }
+    return ts;
 }
 
-/* Re-reads a file source; keeps the old table on failure. */
+/* Creates a store for a source that needs no loop (static, file, jwt). */
+tok_store *tok_store_new(const cfg_tenant *tc, char *err, size_t errlen)
+{
+    return tok_store_open(tc, NULL, NULL, err, errlen);
+}
+
+/* Re-reads a file source (keeps the old table on failure); a fetched
+ * source forgets its cache, so every next login fetches afresh. */
 int tok_store_reload(tok_store *ts, char *err, size_t errlen)
 {
+    if (ts->source == CFG_TOK_REDIS || ts->source == CFG_TOK_HTTP) {
+        tok__cache_free(ts);
+        return 0;
+    }
     if (ts->source != CFG_TOK_FILE)
         return 0;
     tok_entry *v = NULL;
@@ -174,8 +215,16 @@ void tok_store_free(tok_store *ts)
 {
     if (!ts)
         return;
+    tok__reqs_cancel(ts);
+    tok__cache_free(ts);
+    free(ts->buckets);
     entries_free(ts->v, ts->n);
     free(ts->path);
+    free(ts->tenant);
+    free(ts->redis_key);
+    free(ts->admin_user);
+    kk_secret_free(ts->secret);
+    kk_secret_free(ts->admin_tok);
     free(ts);
 }
 
@@ -197,7 +246,129 @@ const kk_secret *tok_store_get(const tok_store *ts, const char *user, int platfo
 /* Number of tokens held. */
 size_t tok_store_count(const tok_store *ts)
 {
-    return ts->n;
+    return ts->buckets ? ts->ncached : ts->n;
+}
+
+/* The store's counters. */
+tok_stats tok_store_stats(const tok_store *ts)
+{
+    return ts->stats;
+}
+
+/* Dispatches a want to the source (tokens.h). */
+int tok_store_want(tok_store *ts, const char *user, int platform, const kk_secret **tok)
+{
+    switch (ts->source) {
+    case CFG_TOK_REDIS:
+    case CFG_TOK_HTTP:
+        return tok__want_fetched(ts, user, platform, tok);
+    case CFG_TOK_JWT:
+        return tok__want_jwt(ts, user, platform, tok);
+    default:
+        *tok = tok_store_get(ts, user, platform);
+        return *tok ? 0 : KK_ENOTFOUND;
+    }
+}
+
+/* Forgets a refused token (tokens.h). */
+int tok_store_refresh(tok_store *ts, const char *user, int platform, char *err, size_t errlen)
+{
+    if (ts->source == CFG_TOK_FILE)
+        return tok_store_reload(ts, err, errlen);
+    if (ts->buckets)
+        tok__cache_drop(ts, user, platform);
+    return 0;
+}
+
+/* FNV-1a of user and platform: the cache's bucket. */
+static size_t cache_hash(const tok_store *ts, const char *user, int platform)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = user; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    h = (h ^ (unsigned)platform) * 1099511628211ull;
+    return (size_t)(h % ts->nbuckets);
+}
+
+/* The cached entry of (user, platform), or NULL. */
+tok_cent *tok__cache_find(tok_store *ts, const char *user, int platform)
+{
+    for (tok_cent *e = ts->buckets[cache_hash(ts, user, platform)]; e; e = e->next)
+        if (e->platform == platform && strcmp(e->user, user) == 0)
+            return e;
+    return NULL;
+}
+
+/* Doubles the bucket array when the chains get long (no-op on ENOMEM). */
+static void cache_grow(tok_store *ts)
+{
+    size_t nb = ts->nbuckets * 2;
+    tok_cent **nv = calloc(nb, sizeof *nv);
+    if (!nv)
+        return;
+    tok_cent **old = ts->buckets;
+    size_t ob = ts->nbuckets;
+    ts->buckets = nv;
+    ts->nbuckets = nb;
+    for (size_t i = 0; i < ob; i++) {
+        for (tok_cent *e = old[i], *next; e; e = next) {
+            next = e->next;
+            size_t b = cache_hash(ts, e->user, e->platform);
+            e->next = nv[b];
+            nv[b] = e;
+        }
+    }
+    free(old);
+}
+
+/* Adds an empty (FETCHING) entry; NULL on ENOMEM. */
+tok_cent *tok__cache_add(tok_store *ts, const char *user, int platform)
+{
+    if (ts->ncached > ts->nbuckets * 2)
+        cache_grow(ts);
+    size_t ul = strlen(user);
+    tok_cent *e = calloc(1, sizeof *e + ul + 1);
+    if (!e)
+        return NULL;
+    memcpy(e->user, user, ul + 1);
+    e->platform = platform;
+    size_t b = cache_hash(ts, user, platform);
+    e->next = ts->buckets[b];
+    ts->buckets[b] = e;
+    ts->ncached++;
+    return e;
+}
+
+/* Removes (user, platform)'s entry; a fetch in flight finds none and
+ * creates a fresh one with its answer. */
+void tok__cache_drop(tok_store *ts, const char *user, int platform)
+{
+    for (tok_cent **pp = &ts->buckets[cache_hash(ts, user, platform)]; *pp; pp = &(*pp)->next) {
+        tok_cent *e = *pp;
+        if (e->platform == platform && strcmp(e->user, user) == 0) {
+            *pp = e->next;
+            kk_secret_free(e->tok);
+            free(e);
+            ts->ncached--;
+            return;
+        }
+    }
+}
+
+/* Frees every cached entry (the buckets stay). */
+void tok__cache_free(tok_store *ts)
+{
+    if (!ts->buckets)
+        return;
+    for (size_t i = 0; i < ts->nbuckets; i++) {
+        for (tok_cent *e = ts->buckets[i], *next; e; e = next) {
+            next = e->next;
+            kk_secret_free(e->tok);
+            free(e);
+        }
+        ts->buckets[i] = NULL;
+    }
+    ts->ncached = 0;
 }
 
 /* Decodes base64url (no padding needed) into out; returns length or -1. */

@@ -83,4 +83,23 @@ int kctl_payload_decode(int32_t req_id, int kind, kk_view data, json_t **out, kc
 int kctl_payload_encode(int32_t req_id, int kind, const json_t *payload, kk_buf *out,
                         kctl_err *err);
 
+/* ---- kctl_tail.c ------------------------------------------------------- */
+
+/* kkimctl tail TENANT STREAM [...]: argv[0] is "tail". Returns the exit
+ * status. */
+int kctl_tail(int argc, char **argv);
+
+/* ---- kctl_send.c / kctl_redis.c ----------------------------------------- */
+
+/* kkimctl send TENANT --as U (--to V | --group G) [...] TEXT: argv[0] is
+ * "send". Exit status 0 when the result is `sent`, 1 otherwise, 2 usage. */
+int kctl_send(int argc, char **argv);
+
+struct redisContext;
+/* --redis's default: $KKIM_REDIS_URL, else redis://127.0.0.1:6379/0. */
+const char *kctl_redis_default_url(void);
+/* Connects, AUTHs and SELECTs; prints one line naming cmd on failure (never
+ * the password) and returns NULL. Free with redisFree. */
+struct redisContext *kctl_redis_connect(const char *url, const char *cmd);
+
 #endif

@@ -46,9 +46,7 @@ static int tail_parse(int argc, char **argv, tail_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->from = "$";
-    o->url = getenv("KKIM_REDIS_URL");
-    if (!o->url)
-        o->url = "redis://127.0.0.1:6379/0";
+    o->url = kctl_redis_default_url();
     int pos = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -75,43 +73,10 @@ static int tail_parse(int argc, char **argv, tail_opts *o)
     return o->tenant && o->stream ? 0 : -1;
 }
 
-/* Connects and authenticates; prints a one-line error (no password). */
+/* Connects and authenticates (kctl_redis.c); prints a one-line error. */
 static redisContext *tail_connect(const char *url)
 {
-    rurl u;
-    const char *why = NULL;
-    if (rurl_parse(url, &u, &why) != 0) {
-        fprintf(stderr, "kkimctl: tail: bad Redis URL: %s\n", why ? why : "?");
-        return NULL;
-    }
-    struct timeval tv = { 5, 0 };
-    redisContext *c = redisConnectWithTimeout(u.host, u.port, tv);
-    if (!c || c->err) {
-        fprintf(stderr, "kkimctl: tail: cannot connect to Redis %s:%d: %s\n", u.host, u.port,
-                c ? c->errstr : "out of memory");
-        redisFree(c);
-        rurl_free(&u);
-        return NULL;
-    }
-    redisReply *r = NULL;
-    if (u.password && u.username)
-        r = redisCommand(c, "AUTH %s %s", u.username, kk_secret_reveal(u.password));
-    else if (u.password)
-        r = redisCommand(c, "AUTH %s", kk_secret_reveal(u.password));
-    bool bad = r && r->type == REDIS_REPLY_ERROR;
-    if (bad)
-        fprintf(stderr, "kkimctl: tail: Redis AUTH failed: %s\n", r->str);
-    freeReplyObject(r);
-    if (!bad && u.db) {
-        r = redisCommand(c, "SELECT %d", u.db);
-        freeReplyObject(r);
-    }
-    rurl_free(&u);
-    if (bad) {
-        redisFree(c);
-        return NULL;
-    }
-    return c;
+    return kctl_redis_connect(url, "tail");
 }
 
 /* Builds the JSON object of one stream entry: id, then each field. */

@@ -9,6 +9,10 @@
  *                  [--kind req|resp|auto]
  *       reads that JSON shape on stdin (payload encoded, or data given as
  *       base64) and writes the frame.
+ *   kkimctl tail TENANT STREAM ...   (kctl_tail.c)
+ *       follows kkim:{TENANT}:STREAM in Redis, one JSON object per entry.
+ *   kkimctl send TENANT --as U --to V TEXT ...   (kctl_send.c)
+ *       appends to kkim:{TENANT}:outbox and waits for the result.
  *
  * Exit status: 0 success, 2 bad input or usage (one line on stderr:
  * "kkimctl: decode: <what> (<where>)"), 1 I/O or memory failure.
@@ -28,6 +32,8 @@
 static const char usage_text[] =
     "usage: kkimctl decode --sdk go|js [--gzip] [--in raw|hex|base64] [--kind req|resp|auto] [--compact]\n"
     "       kkimctl encode [--sdk go|js] [--gzip] [--out raw|hex|base64] [--kind req|resp|auto]\n"
+    "       kkimctl tail TENANT STREAM [--redis URL] [--from ID|$|0] [--count N] [--decode-raw] [--timeout S]\n"
+    "       kkimctl send TENANT --as USER (--to USER | --group GROUP) [--redis URL] [--json] [--timeout S] TEXT\n"
     "decode reads one frame on stdin and prints it as JSON; encode reads that JSON and writes the frame.\n";
 
 /* Fills err; see kctl.h. */
@@ -203,6 +209,10 @@ int main(int argc, char **argv)
         return cmd_decode(argc, argv);
     if (strcmp(argv[1], "encode") == 0)
         return cmd_encode(argc, argv);
+    if (strcmp(argv[1], "tail") == 0)
+        return kctl_tail(argc - 1, argv + 1);
+    if (strcmp(argv[1], "send") == 0)
+        return kctl_send(argc - 1, argv + 1);
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         fputs(usage_text, stdout);
         return KCTL_EXIT_OK;

@@ -20,6 +20,7 @@ Modes (each prints "figure:" lines; docs/benchmarks.md "Relay core"):
 BUILD_DIR holds server/kkim-relay, go/relay-gofleet and sim/kkim-gatewaysim
 (scripts/bench-relay.sh builds them).
 """
+import http.client
 import json
 import os
 import re
@@ -107,7 +108,8 @@ def online(admin):
     try:
         with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % admin, timeout=30) as r:
             text = r.read().decode()
-    except OSError:
+    except (OSError, http.client.HTTPException) as e:
+        print("admin /metrics: %r" % e, flush=True)
         return -1
     m = re.search(r'^kkim_sessions\{[^}]*state="online"[^}]*\} (\S+)', text, re.M)
     return int(float(m.group(1))) if m else -1

@@ -210,6 +210,8 @@ static void signal_rejects_what_is_neither_wrapped_nor_bare(void **state)
         "0a17" INV "1a02 ffff",               /* field 3 neither PMD nor text */
         "0a0a 0a0161 2a027231 3201 3c",       /* timeout as LEN inside the invitation */
         "0a17" INV "0b0c",                    /* a group */
+        "0a17" INV "1203 2a0161",             /* offlinePushInfo.iOSBadgeCount as LEN */
+        "0a17" INV "1203 3a0161",             /* offlinePushInfo field 7 */
         "0a1c 0a17" INV "220161 1200",        /* wrapper + second field, and bare fails */
         "1203 0a0161",                        /* no invitation */
     };
