@@ -234,9 +234,11 @@ void mcall_add_candidate(media_call *call, void *arg)
 static gboolean drop_agent(gpointer data)
 {
     media_call *call = data;
-    nice_agent_remove_stream(call->agent, call->stream_id);
-    g_object_unref(call->agent);
-    call->agent = NULL;
+    if (call->agent) {
+        nice_agent_remove_stream(call->agent, call->stream_id);
+        g_object_unref(call->agent);
+        call->agent = NULL;
+    }
     mcall_unref(call);
     return G_SOURCE_REMOVE;
 }
@@ -261,16 +263,20 @@ void mcall_finish(media_call *call, media_end_reason reason)
         g_source_unref(call->tick);
         call->tick = NULL;
     }
-    if (call->agent) {
-        nice_agent_attach_recv(call->agent, call->stream_id, 1, call->w->ctx, NULL, NULL);
+    call->ice_ready = false;
+    /* The receive callback stays attached (it ignores a finished call):
+     * detaching it leaves a readable socket that libnice no longer drains,
+     * and its source then spins at default priority, starving idles. */
+    if (call->agent)
         g_signal_handlers_disconnect_by_data(call->agent, call);
-        /* We may be inside one of the agent's own signals: free it later. */
-        mcall_ref(call);
-        GSource *s = g_idle_source_new();
-        g_source_set_callback(s, drop_agent, call, NULL);
-        g_source_attach(s, call->w->ctx);
-        g_source_unref(s);
-    }
+    /* We may be inside one of the agent's signals or the tick: free the
+     * agent, and let the call's memory go, only from a later idle. */
+    mcall_ref(call);
+    GSource *s = g_idle_source_new();
+    g_source_set_priority(s, G_PRIORITY_DEFAULT);
+    g_source_set_callback(s, drop_agent, call, NULL);
+    g_source_attach(s, call->w->ctx);
+    g_source_unref(s);
     int64_t dur = 0;
     bool have_file = false;
     if (call->rec) {

@@ -58,9 +58,10 @@ typedef struct mtrack {
     bool base_set;
     int64_t base_wall_ms;
     uint32_t base_rtp;
-    uint64_t ts_ext;         /* unwrapped last frame timestamp */
+    int64_t ts_ext;          /* RTP ticks since the first frame (unwrapped) */
     uint32_t ts_last;
     bool ts_set;
+    int64_t corr;            /* applied SR correction, slewed */
     /* keyframes */
     bool need_key;
     int64_t last_pli_ms;

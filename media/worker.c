@@ -154,6 +154,7 @@ void media_pool_free(media_pool *p)
     for (int i = 0; i < p->nworkers; i++) {
         mworker *w = &p->workers[i];
         GSource *s = g_idle_source_new();
+        g_source_set_priority(s, G_PRIORITY_DEFAULT);
         g_source_set_callback(s, worker_stop, w, NULL);
         g_source_attach(s, w->ctx);
         g_source_unref(s);

@@ -162,6 +162,16 @@ static bool req_authorized(admin *a, struct lws *wsi)
     return kk_secret_equal(a->token, hdr + 7, (size_t)n - 7);
 }
 
+/* True when a route's path matches: exactly, or by prefix when the route
+ * ends in a star (for /v1/sessions/{tenant}/{user}/reconnect). */
+static bool route_match(const char *route, const char *path)
+{
+    size_t n = strlen(route);
+    if (n > 0 && route[n - 1] == '*')
+        return strncmp(route, path, n - 1) == 0 && path[n - 1] != '\0';
+    return strcmp(route, path) == 0;
+}
+
 /* Routes one request into pss->resp. */
 static void dispatch(admin *a, struct lws *wsi, admin_pss *pss, const char *path)
 {
@@ -179,7 +189,7 @@ static void dispatch(admin *a, struct lws *wsi, admin_pss *pss, const char *path
     pss->allow[0] = '\0';
     for (size_t i = 0; i < a->nroutes; i++) {
         admin_route *r = &a->routes[i];
-        if (strcmp(r->path, path) != 0)
+        if (!route_match(r->path, path))
             continue;
         path_known = true;
         if (strcmp(r->method, req.method) == 0) {
@@ -271,7 +281,13 @@ static int admin_cb(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     }
     case LWS_CALLBACK_HTTP_BODY:
-        return 0; /* bodies are ignored until POST routes need them */
+        return 0; /* bodies are ignored: no route reads one */
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        /* a request with a body (even Content-Length: 0) is answered only
+         * once lws has consumed it */
+        if (pss && pss->active)
+            lws_callback_on_writable(wsi);
+        return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
         if (!pss || !pss->active)
             return 0;

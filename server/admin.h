@@ -76,7 +76,9 @@ typedef struct admin_opts {
  * KK_ENOMEM. */
 int admin_new(struct lws_context *ctx, const admin_opts *opts, admin **out);
 
-/* Adds a route (exact path match). Returns 0, KK_ETOOBIG, KK_EINVAL. */
+/* Adds a route: exact path match, or a prefix match when path ends in '*'
+ * (e.g. "/v1/sessions/" plus a star; the handler parses req->path). Returns 0,
+ * KK_ETOOBIG, KK_EINVAL. */
 int admin_route_add(admin *a, const char *method, const char *path, admin_handler fn, void *ud);
 
 /* Copies the URL argument name (without '=') into buf; returns buf, or NULL

@@ -192,6 +192,14 @@ static void app_reload(app *a)
     metric_inc(a->m_reload_ok, 1);
 }
 
+/* Raises SIGHUP: the uv_signal handler reloads on the next loop turn
+ * (never inside an admin request's lws callback). */
+void app_request_reload(app *a)
+{
+    KK_LOG_INFO(&a->log, "reload_requested");
+    (void)uv_kill(uv_os_getpid(), SIGHUP);
+}
+
 /* Signal handler (on the loop, via uv_signal). */
 static void app_on_signal(uv_signal_t *s, int signum)
 {

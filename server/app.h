@@ -65,4 +65,8 @@ void app_drain_done(app *a);
 /* Starts an orderly stop as if SIGTERM arrived (tests, POST endpoints). */
 void app_request_stop(app *a);
 
+/* Requests a reload exactly as SIGHUP does (POST /v1/reload): raises
+ * SIGHUP, so the reload runs on the loop's next turn, outside the caller. */
+void app_request_reload(app *a);
+
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adminv1.h"
 #include "app.h"
 #include "metrics.h"
 #include "rconn.h"
@@ -28,6 +29,7 @@ struct relay {
     size_t n;
     kk_log_ctx log;
     metric_series *m_rtt;
+    adminv1_ops v1; /* /v1/tenants, /v1/reload, .../reconnect (adminv1.h) */
 };
 
 /* Redis round-trip buckets, seconds: loopback answers in ~0.1 ms; a slow
@@ -77,6 +79,24 @@ static int add_tenant(relay *r, const cfg_tenant *tc)
     return 0;
 }
 
+/* adminv1_ops: the tenants and the reload path. */
+static size_t v1_n_tenants(void *ud)
+{
+    return ((relay *)ud)->n;
+}
+
+/* adminv1_ops: tenant i. */
+static tenant *v1_tenant_at(void *ud, size_t i)
+{
+    return ((relay *)ud)->tenants[i];
+}
+
+/* adminv1_ops: POST /v1/reload takes the SIGHUP path. */
+static void v1_reload(void *ud)
+{
+    app_request_reload(((relay *)ud)->a);
+}
+
 /* app start hook: the client vhost, then the tenants. */
 static int relay_start(void *ud, app *a)
 {
@@ -103,6 +123,10 @@ static int relay_start(void *ud, app *a)
         (void)metrics_on_collect(m, relay_collect, r);
         rconn_set_rtt_observer(app_redis(a), relay_on_rtt, r);
     }
+    r->v1 = (adminv1_ops){ .ud = r, .n_tenants = v1_n_tenants, .tenant_at = v1_tenant_at,
+                           .reload = v1_reload };
+    if (app_admin(a) && adminv1_register(app_admin(a), &r->v1) < 0)
+        KK_LOG_WARN(&r->log, "admin_routes_failed");
     const kk_config *cfg = app_config(a);
     for (size_t i = 0; i < cfg->n_tenants; i++) {
         int rc = add_tenant(r, &cfg->tenants[i]);

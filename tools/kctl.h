@@ -102,4 +102,13 @@ const char *kctl_redis_default_url(void);
  * the password) and returns NULL. Free with redisFree. */
 struct redisContext *kctl_redis_connect(const char *url, const char *cmd);
 
+/* ---- kctl_status.c / kctl_users.c --------------------------------------- */
+
+/* kkimctl status [--admin HOST:PORT] [--token T] [--json]: argv[0] is
+ * "status". Exit status 0, 1 when the admin API cannot be read, 2 usage. */
+int kctl_status(int argc, char **argv);
+/* kkimctl users add|rm TENANT USER... | ls TENANT [--redis URL]: argv[0] is
+ * "users". Exit status 0, 1 on Redis failure, 2 usage. */
+int kctl_users(int argc, char **argv);
+
 #endif

@@ -204,8 +204,59 @@ def run(env):
           (len(outbox), sum(len(v) for v in all_res.values())))
     pend = r.cmd("XPENDING", "kkim:{acme}:outbox", "kkim-relay")
     check(pend[0] == 0, "nothing pending in the group (%s)" % pend[0])
+    admin_api(env, admin, r, all_res)
     code = env.stop("relay")
     check(code == 0, "the relay stops cleanly on SIGTERM (exit %s)" % code)
+
+
+def http(port, path, method="GET"):
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), method=method,
+                                 data=b"" if method == "POST" else None)
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def admin_api(env, admin, r, all_res):
+    """GET /v1/tenants, POST .../reconnect, POST /v1/reload."""
+    st, body = http(admin, "/v1/tenants")
+    t = body["tenants"][0] if st == 200 and body.get("tenants") else {}
+    want = {}
+    for v in all_res.values():
+        want[v[0]["status"]] = want.get(v[0]["status"], 0) + 1
+    ob = t.get("outbox", {})
+    check(st == 200 and t.get("id") == "acme" and t.get("users") == 4 and
+          t.get("sessions", {}).get("online") == 3 and t.get("sessions", {}).get("parked") == 1 and
+          ob.get("sent") == want.get("sent") and ob.get("rejected") == want.get("rejected") and
+          ob.get("failed") == want.get("failed") and ob.get("inflight") == 0,
+          "GET /v1/tenants: sessions by state and outbox counters match the results stream (%s)"
+          % json.dumps(t))
+    logins = lambda: sum(1 for _, kv in r.stream("kkim:{acme}:events")  # noqa: E731
+                         if kv.get(b"type") == b"login" and kv.get(b"user") == b"alice")
+    before = logins()
+    st, body = http(admin, "/v1/sessions/acme/alice/reconnect", "POST")
+    end = time.time() + 10
+    while time.time() < end and logins() == before:
+        time.sleep(0.1)
+    check(st == 202 and body.get("reconnecting") == 1 and logins() == before + 1,
+          "POST /v1/sessions/acme/alice/reconnect: 202, alice logs in again (%s %s)" % (st, body))
+    st1, _ = http(admin, "/v1/sessions/acme/nobody/reconnect", "POST")
+    st2, _ = http(admin, "/v1/sessions/acme/alice/reconnect", "GET")
+    st3, _ = http(admin, "/v1/sessions/acme/alice/bogus", "POST")
+    check((st1, st2, st3) == (404, 405, 404),
+          "reconnect: unknown user 404, GET 405, unknown verb 404 (%s %s %s)" % (st1, st2, st3))
+    st, body = http(admin, "/v1/reload", "POST")
+    end = time.time() + 5
+    seen = False
+    while time.time() < end and not seen:
+        seen = any('"event":"reload"' in line for line in open(env.log("relay")))
+        time.sleep(0.1)
+    check(st == 202 and body == {"reload": "requested"} and seen,
+          "POST /v1/reload: 202 and the relay reloads as on SIGHUP (%s %s)" % (st, body))
 
 
 def urlget(port, path):

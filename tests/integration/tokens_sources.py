@@ -195,6 +195,8 @@ def run(env):
         ok_t = wait_users(admin, "tt", USERS["tt"], 45)
         ok_g = wait_users(admin, "tg", USERS["tg"], 45)
         check(ok_t and ok_g, "after release/heal, tt and tg log in by retrying (%.1f s)" % (time.time() - t1))
+        rc = env.stop("relay")
+        check(rc == 0, "relay exits 0 on SIGTERM, no sanitizer report (rc=%s)" % rc)
     finally:
         for a in apis.values():
             a.close()

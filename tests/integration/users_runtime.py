@@ -87,7 +87,8 @@ def run(env):
           "event logout user=ru3 reason=removed")
     conns = env.sim("/conns")
     conns = conns.get("conns", conns) if isinstance(conns, dict) else conns
-    check(not any(c.get("userID") == "ru3" for c in conns), "the gateway has no connection of ru3 any more")
+    check(not any(c.get("userID") == "ru3" for c in conns) and any(c.get("userID") == "ru4" for c in conns),
+          "the gateway has no connection of ru3 any more (and still one of ru4)")
 
     r.cmd("SADD", "kkim:{ru}:users", "ru1")
     time.sleep(1.2)
@@ -105,6 +106,8 @@ def run(env):
     check(all(after[u]["onlineMs"] > before[u]["onlineMs"] for u in ("ru1", "ru4")),
           "ru1 and ru4 kept their connections across the reload")
     r.close()
+    rc = env.stop("relay")
+    check(rc == 0, "relay exits 0 on SIGTERM, no sanitizer report (rc=%s)" % rc)
 
 
 def main():
