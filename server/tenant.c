@@ -101,17 +101,21 @@ static void user_free(tuser *u)
     free(u);
 }
 
-/* Records a kick; true when the login was kicked too often recently. */
+/* Records a kick; true when the login was kicked more than limits.maxKicks
+ * times within limits.kickWindow. */
 static bool kicked_too_often(tuser *u, uint64_t now)
 {
+    const cfg_tenant *tc = u->t->cfg;
+    unsigned limit = tc->limits.max_kicks < TENANT_KICKS_MAX ? tc->limits.max_kicks : TENANT_KICKS_MAX;
+    uint64_t window = tc->limits.kick_window_ms;
     unsigned keep = 0;
     for (unsigned i = 0; i < u->nkicks; i++)
-        if (now - u->kicks[i] < TENANT_KICK_WINDOW_MS)
+        if (now - u->kicks[i] < window)
             u->kicks[keep++] = u->kicks[i];
     u->nkicks = keep;
-    if (u->nkicks < TENANT_KICK_LIMIT + 1)
+    if (u->nkicks < limit + 1)
         u->kicks[u->nkicks++] = now;
-    return u->nkicks > TENANT_KICK_LIMIT;
+    return u->nkicks > limit;
 }
 
 /* Re-reads the token source after a token failure; logs without tokens. */

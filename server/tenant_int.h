@@ -14,10 +14,9 @@
 #include "tenant.h"
 #include "tokens.h"
 
-/* Kicks remembered per login; more than TENANT_KICK_LIMIT within
- * TENANT_KICK_WINDOW_MS parks the login (never fight another login). */
-#define TENANT_KICK_LIMIT 3
-#define TENANT_KICK_WINDOW_MS (10u * 60 * 1000)
+/* Kicks remembered per login: more than limits.maxKicks (at most this)
+ * within limits.kickWindow park the login (never fight another login). */
+#define TENANT_KICKS_MAX 32
 /* Pull requests in flight per login during resync: the gateway answers a
  * connection's requests one after another (NOTES §2.1), so a few in flight
  * hide the round trip without hogging the connection. */
@@ -51,7 +50,7 @@ typedef struct tuser {
     bool token_retried;  /* token invalid: re-read once, then park */
     bool synced;         /* kkim:{T}:synced has this user: resyncs fill from 1 */
     bool synced_known;   /* synced was read from Redis in this process */
-    uint64_t kicks[TENANT_KICK_LIMIT + 1];
+    uint64_t kicks[TENANT_KICKS_MAX + 1];
     unsigned nkicks;
     unsigned gen;        /* connection generation: stale replies are ignored */
     bool resyncing;

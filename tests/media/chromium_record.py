@@ -57,6 +57,16 @@ def stop(proc):
         proc.wait()
 
 
+def wait_log(path, text, timeout):
+    end = time.time() + timeout
+    while time.time() < end:
+        with open(path) as f:
+            if text in f.read():
+                return True
+        time.sleep(0.1)
+    return False
+
+
 def ffprobe(path):
     out = subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", path],
                          capture_output=True, text=True)
@@ -135,7 +145,9 @@ def run_case(build, case):
     result = None
     try:
         if case == "sigkill":
-            time.sleep(secs)
+            started = wait_log(os.path.join(tmp, "harness.log"), "media_started", 20)
+            check("sigkill: media started", started)
+            time.sleep(4)  # 4 s of media, then kill
             h.send_signal(signal.SIGKILL)
             h.wait()
             stop(chrome)
@@ -147,8 +159,16 @@ def run_case(build, case):
                 check("sigkill: partial file probes with both streams",
                       len(info.get("streams", [])) == 2, info.get("streams"))
                 frames = video_frames(files[0])
-                # Chromium needs ~1-2 s to connect; the last ~1 s cluster is lost.
-                check("sigkill: partial file plays %d video frames" % frames, frames >= 40, frames)
+                # 4 s at 20 fps; the open cluster (<= 1 s) and the muxer's
+                # interleaving window (0.5 s) may be lost.
+                check("sigkill: partial file plays %d video frames (>= 40)" % frames, frames >= 40, frames)
+                # The Segment's duration is only written at the end; the
+                # packets carry the time.
+                r = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                                    "packet=pts_time", "-of", "csv=p=0", files[0]], capture_output=True, text=True)
+                pts = [float(x) for x in r.stdout.split() if x.strip()]
+                last = max(pts) if pts else 0.0
+                check("sigkill: partial video reaches %.2fs (>= 3.0)" % last, last >= 3.0, (dur, last))
                 mean, maxv = audio_levels(files[0])
                 check("sigkill: partial audio not silent", maxv is not None and maxv > -30, maxv)
             return

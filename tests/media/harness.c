@@ -179,6 +179,7 @@ static bool handle(harness *h, media_pool *pool, int fd, const char *dir, char *
         return false;
     }
     if (!strcmp(path, "/offer")) {
+        fprintf(stderr, "harness: offer\n%s\nharness: end offer\n", body);
         media_call_cfg cc = {.offer_sdp = body, .tenant = "t1", .room_id = "room1",
                              .caller = "caller1", .callee = "callee1"};
         media_call_cbs cb = {.ud = h, .on_answer = on_answer, .on_state = on_state,
