@@ -69,8 +69,8 @@ int mjb_put(mjb *j, uint16_t seq, const uint8_t *p, size_t len, uint32_t now_ms,
     }
     while (ext - j->head >= MJB_SLOTS) { /* make room: give the oldest up */
         mjb_pkt *s = &j->slot[j->head % MJB_SLOTS];
-        if (!s->data && j->head < j->top)
-            j->lost++;
+        if (!s->data)
+            j->lost++; /* never arrived (inside or beyond what we saw) */
         clear_slot(s);
         j->head++;
     }

@@ -11,6 +11,8 @@ static const char b64_alphabet[] =
 /* Appends the padded standard base64 of p[0..len); out unchanged on failure. */
 int pbjson_b64_encode(const uint8_t *p, size_t len, kk_buf *out)
 {
+    if (len == 0)
+        return 0; /* out->p may be NULL: no pointer arithmetic on it */
     if (len > (SIZE_MAX / 4) * 3 - 2)
         return KK_ETOOBIG;
     size_t need = (len + 2) / 3 * 4;

@@ -13,6 +13,10 @@
  *       follows kkim:{TENANT}:STREAM in Redis, one JSON object per entry.
  *   kkimctl send TENANT --as U --to V TEXT ...   (kctl_send.c)
  *       appends to kkim:{TENANT}:outbox and waits for the result.
+ *   kkimctl status [--admin HOST:PORT] [--json]   (kctl_status.c)
+ *       logins per state and archive health, from the admin API.
+ *   kkimctl users add|rm|ls TENANT [USER...]   (kctl_users.c)
+ *       edits the run-time users (Redis set kkim:{TENANT}:users).
  *
  * Exit status: 0 success, 2 bad input or usage (one line on stderr:
  * "kkimctl: decode: <what> (<where>)"), 1 I/O or memory failure.
@@ -34,6 +38,8 @@ static const char usage_text[] =
     "       kkimctl encode [--sdk go|js] [--gzip] [--out raw|hex|base64] [--kind req|resp|auto]\n"
     "       kkimctl tail TENANT STREAM [--redis URL] [--from ID|$|0] [--count N] [--decode-raw] [--timeout S]\n"
     "       kkimctl send TENANT --as USER (--to USER | --group GROUP) [--redis URL] [--json] [--timeout S] TEXT\n"
+    "       kkimctl status [--admin HOST:PORT] [--token TOKEN] [--json]\n"
+    "       kkimctl users add|rm|ls TENANT [USER...] [--redis URL]\n"
     "decode reads one frame on stdin and prints it as JSON; encode reads that JSON and writes the frame.\n";
 
 /* Fills err; see kctl.h. */
@@ -213,6 +219,10 @@ int main(int argc, char **argv)
         return kctl_tail(argc - 1, argv + 1);
     if (strcmp(argv[1], "send") == 0)
         return kctl_send(argc - 1, argv + 1);
+    if (strcmp(argv[1], "status") == 0)
+        return kctl_status(argc - 1, argv + 1);
+    if (strcmp(argv[1], "users") == 0)
+        return kctl_users(argc - 1, argv + 1);
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         fputs(usage_text, stdout);
         return KCTL_EXIT_OK;

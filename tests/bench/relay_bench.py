@@ -103,36 +103,28 @@ def relay_config(env, sim, redis_port, admin, users_file, extra_tenant=None):
     return path
 
 
-def online(admin):
-    """Logins online, from the kkim_sessions gauge of /metrics."""
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % admin, timeout=30) as r:
-            text = r.read().decode()
-    except (OSError, http.client.HTTPException) as e:
-        print("admin /metrics: %r" % e, flush=True)
-        return -1
-    m = re.search(r'^kkim_sessions\{[^}]*state="online"[^}]*\} (\S+)', text, re.M)
-    return int(float(m.group(1))) if m else -1
-
-
-def wait_online(admin, n, timeout):
-    end = time.time() + timeout
-    got = -1
-    while time.time() < end:
-        got = online(admin)
-        if got >= n:
-            return got
-        time.sleep(1)
-    return got
-
-
 def start_relay(env, cfg):
     return env.start("relay", [os.path.join(BUILD, "server", "kkim-relay"), "-c", cfg])
+
+
+def sim_online(sim, n, timeout):
+    """Waits until sim holds n connections that each had their reply to a
+    request (framesOut >= n: the relay's post-login 1001); returns conns."""
+    end = time.time() + timeout
+    conns = 0
+    while time.time() < end:
+        g = sim.api("/stats")["global"]
+        conns = g["conns"]
+        if conns >= n and g["framesOut"] >= n:
+            return conns
+        time.sleep(1)
+    return conns
 
 
 def mode_logins(env):
     n = int(ARGS[0]) if ARGS else 18000
     idle = float(ARGS[1]) if len(ARGS) > 1 else 60
+    lps = float(os.environ.get("KK_BENCH_LPS", "400"))
     users = ["u%d" % i for i in range(1, n + 1)]
     rp, admin = kkit.free_port(), kkit.free_port()
     env.start_redis(rp, aof=False)
@@ -145,26 +137,28 @@ def mode_logins(env):
     one = os.path.join(env.dir, "users1.txt")
     alln = os.path.join(env.dir, "users.txt")
     with open(one, "w") as f:
-        f.write("u1\n")
+        f.write("u%d\n" % n)
     with open(alln, "w") as f:
         f.write("\n".join(users) + "\n")
-    # The relay starts with 1 login (baseline after start), then a reload
-    # switches the usersFile to all N (the remaining N-1 log in).
-    cfg = relay_config(env, sa, rp, admin, one)
+    lim = {"limits": {"loginsPerSecond": lps, "maxLogins": 100000}}
+    # Baseline: the same relay and config with 1 login, once online.
+    cfg = relay_config(env, sa, rp, admin, one, lim)
     relay = start_relay(env, cfg)
     kkit.wait_port(admin)
-    wait_online(admin, 1, 30)
-    time.sleep(2)
+    sim_online(sa, 1, 30)
+    time.sleep(3)
     r0 = rss_kib(relay.pid)
-    cfg = relay_config(env, sa, rp, admin, alln)
+    env.stop("relay")
+    time.sleep(1)
+    cfg = relay_config(env, sa, rp, admin, alln, lim)
     t0 = time.time()
-    relay.send_signal(signal.SIGHUP)
-    got = wait_online(admin, n, 300)
+    relay = start_relay(env, cfg)
+    got = sim_online(sa, n, 300)
     ramp = time.time() - t0
     time.sleep(3)
     r1 = rss_kib(relay.pid)
-    print("relay: %d online (of %d) after %.1f s; VmRSS %d KiB -> %d KiB" % (got, n, ramp, r0, r1),
-          flush=True)
+    print("relay: %d online (of %d) after %.1f s at %g logins/s; VmRSS 1 login %d KiB, %d logins %d KiB"
+          % (got, n, ramp, lps, r0, n, r1), flush=True)
 
     fl = env.start("gofleet", [os.path.join(BUILD, "go", "relay-gofleet"), "fleet",
                                "-url", "ws://127.0.0.1:%d/" % sb.ws,
@@ -193,11 +187,11 @@ def mode_logins(env):
     c1 = (cpu_s(relay.pid), cpu_s(fl.pid), cpu_s(sa.env.procs["sim_relay"].pid),
           cpu_s(sb.env.procs["sim_go"].pid))
     wall = time.time() - w0
-    still = online(admin)
+    still = sa.api("/stats")["global"]["conns"] if relay.poll() is None else 0
     r2, g2 = rss_kib(relay.pid), rss_kib(fl.pid)
     print("load average after: %s" % open("/proc/loadavg").read().strip())
-    figure("relay logins online", "%d / %d (still online after idle: %d)" % (got, n, still))
-    figure("relay login ramp", "%.1f s" % ramp)
+    figure("relay logins online", "%d / %d (still connected after idle: %d)" % (got, n, still))
+    figure("relay login ramp", "%.1f s (loginsPerSecond %g)" % (ramp, lps))
     figure("relay RSS per login", "%.2f KiB ((%d - %d) KiB / %d)" % ((r1 - r0) / (n - 1), r1, r0, n - 1))
     figure("relay RSS after idle", "%d KiB" % r2)
     figure("gofleet logins online", "%d / %d" % (gon, n))
@@ -242,7 +236,7 @@ def mode_tput(env):
     cfg = relay_config(env, sim, rp, admin, uf, {"resyncInterval": "600s"})
     relay = start_relay(env, cfg)
     kkit.wait_port(admin)
-    if wait_online(admin, nusers, 60) < nusers:
+    if sim_online(sim, nusers, 60) < nusers:
         raise RuntimeError("logins not online")
     r = kkit.Redis(rp)
     key = "kkim:{b}:msgs"
@@ -321,7 +315,7 @@ def mode_lat(env):
     cfg = relay_config(env, sim, rp, admin, uf, {"resyncInterval": "600s"})
     relay = start_relay(env, cfg)
     kkit.wait_port(admin)
-    if wait_online(admin, nusers, 60) < nusers:
+    if sim_online(sim, nusers, 60) < nusers:
         raise RuntimeError("logins not online")
     rd = env.start("lat", [os.path.join(BUILD, "go", "relay-gofleet"), "lat", "-redis",
                            "127.0.0.1:%d" % rp, "-stream", "kkim:{b}:msgs",

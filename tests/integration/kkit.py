@@ -42,27 +42,35 @@ class Redis:
     def __init__(self, port):
         self.port = port
         self.sock = socket.create_connection(("127.0.0.1", port), 5)
-        self.buf = b""
+        self.buf = bytearray()
+        self.pos = 0  # parse position in buf: no re-slicing per token
 
     def close(self):
         self.sock.close()
 
+    def _fill(self):
+        if self.pos > (1 << 20):
+            del self.buf[:self.pos]
+            self.pos = 0
+        chunk = self.sock.recv(1 << 20)
+        if not chunk:
+            raise ConnectionError("redis closed")
+        self.buf += chunk
+
     def _line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(1 << 20)
-            if not chunk:
-                raise ConnectionError("redis closed")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
+        while True:
+            end = self.buf.find(b"\r\n", self.pos)
+            if end >= 0:
+                line = bytes(self.buf[self.pos:end])
+                self.pos = end + 2
+                return line
+            self._fill()
 
     def _exact(self, n):
-        while len(self.buf) < n + 2:
-            chunk = self.sock.recv(1 << 20)
-            if not chunk:
-                raise ConnectionError("redis closed")
-            self.buf += chunk
-        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        while len(self.buf) - self.pos < n + 2:
+            self._fill()
+        data = bytes(self.buf[self.pos:self.pos + n])
+        self.pos += n + 2
         return data
 
     def _reply(self):
@@ -153,6 +161,20 @@ class Env:
             args += ["--appendonly", "no"]
         self.start("redis", args)
         wait_port(port)
+        # The port opens before the AOF is loaded: wait for a real PONG.
+        end = time.time() + 30
+        while True:
+            try:
+                r = Redis(port)
+                ok = r.cmd("PING") == "PONG"
+                r.close()
+                if ok:
+                    return
+            except (RuntimeError, OSError):
+                pass
+            if time.time() > end:
+                raise RuntimeError("redis on port %d never answered PONG" % port)
+            time.sleep(0.05)
 
     # --- gateway simulator ----------------------------------------------
     def sim_binary(self):

@@ -65,7 +65,7 @@ def write_config(env, ws, redis_port, admin):
                 "backfill": "none", "resyncInterval": "2s",
                 "limits": {"loginsPerSecond": 100}}
     cfg = {"instance": {"id": "it", "drainTimeout": "5s"},
-           "admin": {"listen": "127.0.0.1:%d" % admin}, "log": {"level": "warn"},
+           "admin": {"listen": "127.0.0.1:%d" % admin}, "log": {"level": "info"},
            "redis": {"url": "redis://127.0.0.1:%d/0" % redis_port},
            "tenants": [tenant("alpha", ALPHA, "go"), tenant("beta", BETA, "go")]}
     path = os.path.join(env.dir, "relay.json")
@@ -226,9 +226,11 @@ def chaos(env, step, cfg, admin):
         write_tokens(env, "alpha", ALPHA)
         print("chaos: expire alpha1's token, close it, new token file", flush=True)
     elif kind == 7:
-        write_tokens(env, "beta", BETA)
+        # a kick invalidates every token issued so far: the file gets a new
+        # one right after it (the relay's first retry gets 1002, re-reads)
         env.sim("/kick", {"userID": "beta2", "platformID": 7})
-        print("chaos: kick beta2 (new token already in the file)", flush=True)
+        write_tokens(env, "beta", BETA)
+        print("chaos: kick beta2, then a new token in the file", flush=True)
 
 
 if __name__ == "__main__":
