@@ -53,6 +53,8 @@ void mcall_media_init(media_call *call)
 /* Frees the jitter buffers and depacketizers. */
 void mcall_media_close(media_call *call)
 {
+    free(call->held);
+    call->held = NULL;
     for (int i = 0; i < 2; i++) {
         mjb_close(&call->tr[i].jb);
         mdepack_close(&call->tr[i].dp);
@@ -340,6 +342,42 @@ static void on_sr(void *ud, const mrtcp_sr *sr)
     }
 }
 
+/* Decrypts and handles one SRTP packet. */
+static void rtp_in(media_call *call, uint8_t *p, size_t len, int64_t now)
+{
+    if (msrtp_unprotect_rtp(call->srtp, p, &len) < 0) {
+        call->srtp_errors++;
+        return;
+    }
+    on_rtp(call, p, len, now);
+}
+
+/* Test-only impairment (cfg.test_*_permille): returns true when the packet
+ * is dropped or held back to be delivered after the next one. */
+static bool impair(media_call *call, const uint8_t *p, size_t len)
+{
+    const media_cfg *cfg = &call->w->pool->cfg;
+    if (cfg->test_drop_permille <= 0 && cfg->test_reorder_permille <= 0)
+        return false;
+    if (!call->rng)
+        call->rng = 0x9e3779b9u ^ call->our_ssrc;
+    call->rng ^= call->rng << 13;
+    call->rng ^= call->rng >> 17;
+    call->rng ^= call->rng << 5;
+    int r = (int)(call->rng % 1000);
+    if (r < cfg->test_drop_permille)
+        return true;
+    if (r < cfg->test_drop_permille + cfg->test_reorder_permille && !call->held) {
+        call->held = malloc(len);
+        if (!call->held)
+            return false;
+        memcpy(call->held, p, len);
+        call->held_len = len;
+        return true;
+    }
+    return false;
+}
+
 /* Handles one datagram from ICE (any thread-safety is the media thread's). */
 void mcall_recv(media_call *call, uint8_t *p, size_t len)
 {
@@ -369,11 +407,16 @@ void mcall_recv(media_call *call, uint8_t *p, size_t len)
     case MRTP_RTP:
         if (!call->srtp || len > MJB_MAX_PKT + 64)
             return;
-        if (msrtp_unprotect_rtp(call->srtp, p, &len) < 0) {
-            call->srtp_errors++;
+        if (impair(call, p, len))
             return;
+        rtp_in(call, p, len, now);
+        if (call->held && !call->finished) { /* the reordered one comes after */
+            uint8_t *q = call->held;
+            size_t qlen = call->held_len;
+            call->held = NULL;
+            rtp_in(call, q, qlen, now);
+            free(q);
         }
-        on_rtp(call, p, len, now);
         return;
     case MRTP_RTCP:
         if (!call->srtp)

@@ -56,6 +56,10 @@ typedef struct media_cfg {
     int media_timeout_ms;    /* no RTP for this long after connect → ended; <= 0: 10000 */
     int connect_timeout_ms;  /* ICE+DTLS not up within this → failed; <= 0: 20000 */
     int max_duration_ms;     /* <= 0: unlimited */
+    /* Tests only: impair received RTP on the way in (before SRTP), to
+     * exercise NACK/RTX on loopback. 0 in production. */
+    int test_drop_permille;
+    int test_reorder_permille;
 } media_cfg;
 
 /* Why a call ended. "Failed" reasons are the ones media_end_is_failure says. */

@@ -94,6 +94,9 @@ struct media_call {
     int64_t ntp_offset_ms;   /* local ms = sender NTP ms + offset */
     GSource *tick;
     uint64_t srtp_errors, rtp_errors;
+    uint32_t rng;            /* test impairment PRNG (xorshift32) */
+    uint8_t *held;           /* test impairment: one packet held back */
+    size_t held_len;
 };
 
 /* Posts fn(call, arg) to the call's media thread; holds a call reference

@@ -512,8 +512,8 @@ static int dec_map_entry(dec_ctx *c, const ProtobufCFieldDescriptor *fd, const p
         return pbjson__fail(c->err, &c->path, KK_EPROTO, true,
                             (size_t)(f->bytes.p - c->root) + r.err_off, "%s", r.err_what);
     char buf[32];
-    const char *key;
-    size_t klen;
+    const char *key = NULL;
+    size_t klen = 0;
     rc = map_key_text(c, kfd, &kf, buf, sizeof buf, &key, &klen);
     if (rc < 0)
         return rc;
@@ -634,8 +634,8 @@ static int dec_finish(dec_ctx *c, const ProtobufCMessageDescriptor *d, json_t *o
         size_t mark = pbjson__path_field(&c->path, fd->name);
         if (pbjson__is_map(fd)) {
             const ProtobufCFieldDescriptor *vfd = &((const ProtobufCMessageDescriptor *)fd->descriptor)->fields[1];
-            const char *key;
-            size_t klen;
+            const char *key = NULL;
+            size_t klen = 0;
             json_t *item;
             if (vfd->type == PROTOBUF_C_TYPE_MESSAGE)
                 json_object_keylen_foreach(v, key, klen, item) {

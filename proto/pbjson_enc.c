@@ -154,7 +154,7 @@ static int enc_parse(enc_ctx *c, const ProtobufCFieldDescriptor *fd, ProtobufCTy
         return 0;
     case PROTOBUF_C_TYPE_FLOAT:
     case PROTOBUF_C_TYPE_DOUBLE: {
-        double d;
+        double d = 0;
         rc = enc_float(c, v, t == PROTOBUF_C_TYPE_FLOAT, &d);
         if (rc == 0 && t == PROTOBUF_C_TYPE_FLOAT) {
             float f = (float)d;

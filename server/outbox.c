@@ -250,8 +250,10 @@ static void on_read(void *ud, int status, const redisReply *reply)
             (void)take_entries(ob, arr, false, NULL, 0);
         }
     }
+    /* unref may free ob once it is closing: read the flag first */
+    bool closing = ob->closing;
     outbox__unref(ob);
-    if (!ob->closing)
+    if (!closing)
         pump(ob);
 }
 
@@ -277,8 +279,10 @@ static void on_claim(void *ud, int status, const redisReply *reply)
         ob->next_claim_ms = uv_now(ob->loop) + OUTBOX_CLAIM_EVERY_MS;
         ob->refreshed = false;
     }
+    /* unref may free ob once it is closing: read the flag first */
+    bool closing = ob->closing;
     outbox__unref(ob);
-    if (!ob->closing)
+    if (!closing)
         pump(ob);
 }
 
@@ -289,8 +293,10 @@ static void on_refresh(void *ud, int status, const redisReply *reply)
     (void)status;
     (void)reply;
     ob->rd_busy = false;
+    /* unref may free ob once it is closing: read the flag first */
+    bool closing = ob->closing;
     outbox__unref(ob);
-    if (!ob->closing)
+    if (!closing)
         pump(ob);
 }
 

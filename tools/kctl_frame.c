@@ -450,7 +450,7 @@ int kctl_frame_encode(const kctl_opts *o, const json_t *in, kk_buf *out, kctl_er
     if (!json_is_object(in))
         return kctl_fail(err, KK_EJSON, "JSON input", "expected a JSON object");
     kctl_opts eff;
-    int32_t id;
+    int32_t id = 0;
     kk_buf data;
     kk_buf_init(&data, CODEC_DEFAULT_MAX_FRAME);
     int rc = encode_settings(o, in, &eff, err);

@@ -131,14 +131,19 @@ def run_case(build, case):
     secs = 6
     query = {"vp8": "codec=VP8", "vp9": "codec=VP9", "h264": "codec=H264", "audio": "audio=only",
              "badfp": "codec=VP8&fp=bad", "timeout": "codec=VP8&end=none", "maxdur": "codec=VP8&end=none",
-             "sigkill": "codec=VP8&end=none"}[case]
+             "sigkill": "codec=VP8&end=none", "loss": "codec=VP8"}[case]
     hargs = [harness, str(port), HERE, rec]
     if case == "maxdur":
         hargs += ["4000"]
     if case == "timeout":
         hargs += ["0", "2000"]
+    env = dict(os.environ)
+    if case == "loss":  # 5 % loss and 5 % reordering of received RTP
+        env["KK_MEDIA_TEST_DROP"] = "50"
+        env["KK_MEDIA_TEST_REORDER"] = "50"
+        secs = 8
     hlog = open(os.path.join(tmp, "harness.log"), "w")
-    h = subprocess.Popen(hargs, stdout=subprocess.PIPE, stderr=hlog, text=True)
+    h = subprocess.Popen(hargs, stdout=subprocess.PIPE, stderr=hlog, text=True, env=env)
     time.sleep(0.3)
     chrome = start_chromium("http://127.0.0.1:%d/page.html?%s&secs=%d" % (port, query, secs),
                             os.path.join(tmp, "profile"))
@@ -203,7 +208,8 @@ def run_case(build, case):
         check("badfp: no media file", result["file"] == "", result)
         shutil.rmtree(tmp, ignore_errors=True)
         return
-    want = {"vp8": "vp8", "vp9": "vp9", "h264": "h264", "audio": None, "timeout": "vp8", "maxdur": "vp8"}[case]
+    want = {"vp8": "vp8", "vp9": "vp9", "h264": "h264", "audio": None, "timeout": "vp8", "maxdur": "vp8",
+            "loss": "vp8"}[case]
     reason = {"timeout": "media_timeout", "maxdur": "max_duration"}.get(case, "hungup")
     check(case + ": ended with " + reason, result.get("reason") == reason, result)
     path = result.get("file")
@@ -218,6 +224,11 @@ def run_case(build, case):
     import hashlib
     digest = hashlib.sha256(open(path, "rb").read()).hexdigest()
     check(case + ": sidecar sha256 matches the file", side.get("sha256") == digest, side.get("sha256"))
+    if case == "loss":
+        v = [t for t in side["tracks"] if t["kind"] == "video"][0]
+        check("loss: NACK/RTX recovered packets (%d)" % v["packetsRecovered"], v["packetsRecovered"] >= 3, v)
+        unrec = v["packetsLost"] / max(1, v["packetsReceived"] + v["packetsLost"])
+        check("loss: unrecovered video loss %.3f%% < 0.5%%" % (100 * unrec), unrec < 0.005, v)
     check(case + ": sidecar names the call", side.get("roomID") == "room1" and side.get("caller") == "caller1"
           and side.get("endReason") == reason, side)
     shutil.rmtree(tmp, ignore_errors=True)

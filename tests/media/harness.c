@@ -8,7 +8,8 @@
  * POST /candidate (one "candidate:..." line, empty = end), POST /end (body:
  * "hangup", "cancel", ... → waits for the file), GET /result. One call at a
  * time. The process exits after the first call finished and its result was
- * fetched, printing the result JSON on stdout.
+ * fetched, printing the result JSON on stdout. KK_MEDIA_TEST_DROP and
+ * KK_MEDIA_TEST_REORDER (per mille) impair the received RTP.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -305,6 +306,9 @@ int main(int argc, char **argv)
     media_cfg cfg = {.threads = 1, .add_loopback = true, .recordings = argv[3],
                      .max_duration_ms = argc > 4 ? (int)strtol(argv[4], NULL, 10) : 0,
                      .media_timeout_ms = argc > 5 ? (int)strtol(argv[5], NULL, 10) : 0};
+    const char *drop = getenv("KK_MEDIA_TEST_DROP"), *reorder = getenv("KK_MEDIA_TEST_REORDER");
+    cfg.test_drop_permille = drop ? (int)strtol(drop, NULL, 10) : 0;
+    cfg.test_reorder_permille = reorder ? (int)strtol(reorder, NULL, 10) : 0;
     media_pool *pool;
     if (media_pool_new(&cfg, &pool) < 0) {
         fprintf(stderr, "harness: media_pool_new failed\n");

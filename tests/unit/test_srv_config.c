@@ -30,7 +30,8 @@ static const char *src_root(char *buf, size_t cap)
 static const char *write_file(const char *dir, const char *name, const char *text, char *buf,
                               size_t cap)
 {
-    snprintf(buf, cap, "%s/%s", dir, name);
+    int n = snprintf(buf, cap, "%s/%s", dir, name);
+    assert_true(n > 0 && (size_t)n < cap);
     FILE *f = fopen(buf, "w");
     assert_non_null(f);
     fputs(text, f);
