@@ -592,9 +592,12 @@ cs_hole_run(csync *cs, cs_conv *c, uint64_t now_ms)
         to = from + cs->lim.pull_max_span - 1;
     c->hole_due = now_ms + cs->lim.pull_retry_ms;
     if (c->tries < cs->lim.pull_tries) {
+        if (cs->ops.pull(cs->ud, c->key, from, to, c->via) < 0) {
+            cs->st.pulls_unsent++;
+            return; /* not sent: retried later without using a try */
+        }
         c->tries++;
         cs->st.holes_pulled++;
-        cs->ops.pull(cs->ud, c->key, from, to, c->via);
         return;
     }
     if (c->inflight || from != cs_base(c) + 1)

@@ -53,8 +53,11 @@ typedef struct csync_ops {
      * For a seq-0 batch (n == 1) nothing is reported back. */
     int (*append)(void *ud, const char *conv, bool notif, kk_msg **v, size_t n);
     /* Ask the login via_login to pull seqs [from, to] of conv (1002/1005);
-     * what arrives comes back through csync_offer. Fire and forget. */
-    void (*pull)(void *ud, const char *conv, uint64_t from, uint64_t to, const char *via_login);
+     * what arrives comes back through csync_offer. Returns 0 when the pull
+     * was sent, < 0 when it could not be (the login is offline): that does
+     * not count as a try, so a hole is never stepped over only because
+     * the one login that can fill it was away (it resyncs on return). */
+    int (*pull)(void *ud, const char *conv, uint64_t from, uint64_t to, const char *via_login);
     /* Step the Redis watermark over [from, to] (a gap event names why:
      * reason is "missing" or "placeholder"). The callee later calls
      * csync_skip_done exactly once, or returns < 0 and does not. */
@@ -84,7 +87,8 @@ typedef struct csync_stats {
     uint64_t unappended;    /* handed but not appended: gap or other writer (re-pulled) */
     uint64_t seq0;          /* seq-0 messages passed through */
     uint64_t holes;         /* holes detected */
-    uint64_t holes_pulled;  /* ops->pull calls */
+    uint64_t holes_pulled;  /* ops->pull calls that were sent */
+    uint64_t pulls_unsent;  /* ops->pull calls refused (login offline), retried */
     uint64_t holes_filled;  /* holes closed by arriving messages */
     uint64_t gaps;          /* ops->skip calls for missing seqs */
     uint64_t gap_seqs;      /* seqs stepped over (placeholders included) */

@@ -614,8 +614,8 @@ rs_cs_skip(void *ud, const char *conv, bool notif, uint64_t from, uint64_t to, c
 /* Fills ops for a csync whose ud is an rsink; see rsink.h. */
 void
 rsink_csync_ops(csync_ops *ops,
-                void (*pull)(void *ud, const char *conv, uint64_t from, uint64_t to,
-                             const char *via_login))
+                int (*pull)(void *ud, const char *conv, uint64_t from, uint64_t to,
+                            const char *via_login))
 {
     ops->append = rs_cs_append;
     ops->skip = rs_cs_skip;

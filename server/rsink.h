@@ -117,8 +117,8 @@ void rsink_get_stats(const rsink *rs, rsink_stats *st);
  * rsink_attach_csync(rs, cs, loop) once the csync exists; create the csync
  * with ud = rs. */
 void rsink_csync_ops(csync_ops *ops,
-                     void (*pull)(void *ud, const char *conv, uint64_t from, uint64_t to,
-                                  const char *via_login));
+                     int (*pull)(void *ud, const char *conv, uint64_t from, uint64_t to,
+                                 const char *via_login));
 void rsink_attach_csync(rsink *rs, csync *cs, uv_loop_t *loop, void *pull_ud);
 
 /* The pull_ud given to rsink_attach_csync (for the pull op, whose ud is rs). */

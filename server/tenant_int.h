@@ -92,7 +92,7 @@ struct tenant {
 void tenant__resync_start(tuser *u);
 void tenant__resync_stop(tuser *u);
 void tenant__on_unsolicited(void *owner, sess *s, int32_t req_identifier, kk_view data);
-void tenant__csync_pull(void *ud, const char *conv, uint64_t from, uint64_t to, const char *via);
+int tenant__csync_pull(void *ud, const char *conv, uint64_t from, uint64_t to, const char *via);
 tuser *tenant__find_via(const struct tenant *t, const char *via);
 void tenant__event(struct tenant *t, const char *type, const tuser *u, const char *k, const char *v);
 

@@ -23,6 +23,7 @@
 typedef struct treq {
     tuser *u;
     unsigned gen;
+    bool resync; /* a resync page (counted in pulls_inflight), not a hole pull */
 } treq;
 
 /* Allocates a request context bound to the login's current connection. */
@@ -32,6 +33,7 @@ static treq *treq_new(tuser *u)
     if (r) {
         r->u = u;
         r->gen = u->gen;
+        r->resync = false;
     }
     return r;
 }
@@ -106,20 +108,24 @@ static void on_pull(void *ud, sess *s, int rc, int64_t err_code, kk_view err_msg
     (void)s;
     (void)err_msg;
     bool current = r->gen == u->gen;
+    bool resync = r->resync;
     free(r);
     if (!current)
         return;
-    if (u->pulls_inflight)
-        u->pulls_inflight--;
     if (rc == 0 && err_code == 0)
         offer_payload(u, data.p, data.len, "pull");
     else if (rc == 0)
         KK_LOG_WARN(&u->t->log, "pull_failed", KK_I("errCode", err_code), KK_S("via", u->via));
+    if (!resync)
+        return; /* a hole pull: convsync follows up on its own */
+    if (u->pulls_inflight)
+        u->pulls_inflight--;
     pull_next(u);
 }
 
-/* Sends one 1002 for [from, to] of conv. Returns 0 or a negative code. */
-static int send_pull(tuser *u, const char *conv, uint64_t from, uint64_t to)
+/* Sends one 1002 for [from, to] of conv (resync: a page of the resync,
+ * else a hole pull). Returns 0 or a negative code. */
+static int send_pull(tuser *u, const char *conv, uint64_t from, uint64_t to, bool resync)
 {
     Kkim__SeqRange range = KKIM__SEQ_RANGE__INIT;
     range.conversationid = (char *)conv;
@@ -139,6 +145,7 @@ static int send_pull(tuser *u, const char *conv, uint64_t from, uint64_t to)
     treq *r = treq_new(u);
     if (!r)
         return KK_ENOMEM;
+    r->resync = resync;
     int rc = sess_request(u->s, 1002, buf, len, 30000, on_pull, r);
     if (rc < 0)
         free(r);
@@ -164,7 +171,7 @@ static void pull_next(tuser *u)
         uint64_t to = p->to;
         if (to - p->from + 1 > TENANT_PULL_PAGE)
             to = p->from + TENANT_PULL_PAGE - 1;
-        if (send_pull(u, p->conv, p->from, to) < 0)
+        if (send_pull(u, p->conv, p->from, to, true) < 0)
             return; /* offline: the next connection resyncs again */
         u->pulls_inflight++;
         if (t->m_pulls)
@@ -211,16 +218,18 @@ static void queue_pull(tuser *u, const char *conv, uint64_t from, uint64_t to)
     u->pulls_tail = p;
 }
 
-/* Pull of a hole found by convsync, through the login that saw it. */
-void tenant__csync_pull(void *ud, const char *conv, uint64_t from, uint64_t to, const char *via)
+/* Pull of a hole found by convsync, through the login that saw it. An
+ * offline login refuses (< 0): convsync retries without using a try. */
+int tenant__csync_pull(void *ud, const char *conv, uint64_t from, uint64_t to, const char *via)
 {
     tenant *t = ud;
     tuser *u = tenant__find_via(t, via);
     if (!u || sess_get_state(u->s) != SESS_ONLINE)
-        return; /* convsync retries; the next resync pulls it too */
-    if (t->m_pulls)
+        return KK_EAGAIN;
+    int rc = send_pull(u, conv, from, to, false);
+    if (rc == 0 && t->m_pulls)
         metric_inc(t->m_pulls, 1);
-    (void)send_pull(u, conv, from, to);
+    return rc;
 }
 
 /* Finds the login named by a via string ("user:platform"). */

@@ -3,7 +3,8 @@
 # audio/video devices) through tests/media/media_harness and checks each
 # file with ffprobe/ffmpeg: VP8, VP9 and H264 with Opus, audio only, 5 %
 # loss + reordering (NACK/RTX), a wrong DTLS fingerprint, the media timeout,
-# max duration, and SIGKILL mid-call (the partial file must play). The
+# max duration, SIGTERM (file finalized), SIGKILL mid-call (the partial file
+# must play) and consent loss after the caller vanishes (~30 s). The
 # driver kills only the processes it started (Chromium by its own process
 # group).
 set -u
@@ -13,4 +14,4 @@ H=$BUILD/tests/media/media_harness
 [ -x "$H" ] || { echo "FAIL - $H not built"; exit 1; }
 command -v chromium >/dev/null || { echo "FAIL - chromium not installed (scripts/deps.sh)"; exit 1; }
 exec /usr/bin/python3 "$ROOT/tests/media/chromium_record.py" "$BUILD" \
-    vp8 vp9 h264 audio loss badfp maxdur timeout sigkill
+    vp8 vp9 h264 audio loss badfp maxdur timeout sigterm sigkill consent

@@ -215,6 +215,27 @@ static void call_answers_chromium_offer_then_hangup_leaves_no_file(void **st)
     free(offer);
 }
 
+static void call_cancelled_before_answer_ends_with_cancel(void **st)
+{
+    (void)st;
+    media_pool *p = pool_start(0);
+    char *offer = read_offer();
+    seen s = {0};
+    media_call *c;
+    run_call(p, offer, &s, &c);
+    media_call_end(c, MEDIA_END_CANCEL);
+    media_call_end(c, MEDIA_END_REJECT); /* a second end is ignored */
+    wait_finished(&s);
+    assert_int_equal(s.reason, MEDIA_END_CANCEL);
+    assert_false(s.failed);
+    assert_false(s.had_file);
+    media_call_release(c);
+    media_pool_free(p);
+    assert_int_equal(s.nfinished, 1);
+    free(s.answer);
+    free(offer);
+}
+
 static void call_fails_on_a_flood_of_candidates(void **st)
 {
     (void)st;
@@ -367,6 +388,7 @@ int main(void)
         cmocka_unit_test(call_without_recordable_codec_fails_with_no_codec),
         cmocka_unit_test(call_rejects_oversize_offer_without_callbacks),
         cmocka_unit_test(call_answers_chromium_offer_then_hangup_leaves_no_file),
+        cmocka_unit_test(call_cancelled_before_answer_ends_with_cancel),
         cmocka_unit_test(call_fails_on_a_flood_of_candidates),
         cmocka_unit_test(call_fails_when_ice_never_connects),
         cmocka_unit_test(pool_shutdown_ends_live_calls_with_shutdown),

@@ -39,6 +39,7 @@ typedef struct rec {
     rec_range skip[REC_MAX];
     size_t nskip;
     int append_rc; /* what append returns */
+    int pull_rc;   /* what pull returns (< 0: the login is offline) */
 } rec;
 
 /* Records a batch and frees its messages (ownership moved here). */
@@ -61,17 +62,20 @@ op_append(void *ud, const char *conv, bool notif, kk_msg **v, size_t n)
     return r->append_rc;
 }
 
-/* Records a pull. */
-static void
+/* Records a pull; refuses it (login offline) while r->pull_rc < 0. */
+static int
 op_pull(void *ud, const char *conv, uint64_t from, uint64_t to, const char *via)
 {
     rec *r = ud;
+    if (r->pull_rc < 0)
+        return r->pull_rc;
     assert_true(r->npull < REC_MAX);
     rec_range *p = &r->pull[r->npull++];
     snprintf(p->conv, sizeof p->conv, "%s", conv);
     p->from = from;
     p->to = to;
     snprintf(p->extra, sizeof p->extra, "%s", via);
+    return 0;
 }
 
 /* Records a skip. */
@@ -245,6 +249,34 @@ hole_is_pulled_after_the_debounce_and_filled_by_the_pull(void **state)
     assert_int_equal(st.holes_pulled, 1);
     assert_int_equal(st.holes_filled, 1);
     assert_int_equal(st.appended, 3);
+    csync_free(cs);
+}
+
+/* A pull the login cannot send (offline) uses no try: the hole waits for
+ * the login instead of being stepped over as a gap. */
+static void
+hole_is_not_skipped_while_its_login_cannot_pull(void **state)
+{
+    (void)state;
+    rec r;
+    csync *cs = new_cs(&r, NULL);
+    csync_set_hw(cs, "si_a_b", 5, 0);
+    r.pull_rc = -3;
+    assert_int_equal(offer(cs, "si_a_b", 8, "a:7", 0), CSYNC_BUFFERED);
+    for (uint64_t t = 50; t < 20000; t += 1000)
+        csync_tick(cs, t);
+    assert_int_equal(r.npull, 0);
+    assert_int_equal(r.nskip, 0);
+    csync_stats st;
+    csync_get_stats(cs, &st);
+    assert_true(st.pulls_unsent >= 10);
+    r.pull_rc = 0; /* the login is back */
+    csync_tick(cs, 21000);
+    assert_int_equal(r.npull, 1);
+    assert_int_equal(r.pull[0].from, 6);
+    assert_int_equal(r.pull[0].to, 7);
+    assert_int_equal(offer(cs, "si_a_b", 6, "a:7", 21010), CSYNC_SENT);
+    assert_int_equal(r.nskip, 0);
     csync_free(cs);
 }
 
@@ -593,6 +625,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(in_order_messages_go_one_batch_in_flight_per_conversation),
+        cmocka_unit_test(hole_is_not_skipped_while_its_login_cannot_pull),
         cmocka_unit_test(duplicates_at_or_below_the_tail_are_dropped),
         cmocka_unit_test(reordered_messages_are_appended_in_seq_order_without_a_pull),
         cmocka_unit_test(hole_is_pulled_after_the_debounce_and_filled_by_the_pull),

@@ -387,7 +387,7 @@ typedef struct pulls {
     uint64_t from, to;
 } pulls;
 
-static void
+static int
 glue_pull(void *ud, const char *conv, uint64_t from, uint64_t to, const char *via)
 {
     (void)conv;
@@ -396,6 +396,7 @@ glue_pull(void *ud, const char *conv, uint64_t from, uint64_t to, const char *vi
     p->n++;
     p->from = from;
     p->to = to;
+    return 0;
 }
 
 static void
