@@ -166,6 +166,11 @@ int codec_json_encode_resp(const codec_resp *resp, bool data_as_array, kk_buf *o
 int codec_json_decode_req(const uint8_t *in, size_t len, codec_req *out, kk_buf *text);
 int codec_json_decode_resp(const uint8_t *in, size_t len, codec_resp *out, kk_buf *text);
 
+/* Appends the padded standard base64 (RFC 4648 §4, Go's StdEncoding) of
+ * p[0..n) to b. KK_ETOOBIG/KK_ENOMEM from the buffer; b is unchanged on
+ * failure. Shared by the JSON envelope, pbjson and kkimctl. */
+int kk_b64_encode(kk_buf *b, const uint8_t *p, size_t n);
+
 /* ---- gzip (compression=gzip) ------------------------------------------- */
 
 /* Appends one gzip member (RFC 1952) of in to out. */

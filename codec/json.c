@@ -160,9 +160,8 @@ static int b64_decode(const uint8_t *s, size_t n, uint8_t *dst, size_t *out_len)
     return 0;
 }
 
-/* Appends the padded standard base64 of n bytes to b. KK_ETOOBIG/KK_ENOMEM
- * from the buffer; b is unchanged on failure. */
-static int b64_append(kk_buf *b, const uint8_t *p, size_t n)
+/* Appends the padded standard base64 of n bytes to b; see codec.h. */
+int kk_b64_encode(kk_buf *b, const uint8_t *p, size_t n)
 {
     if (n == 0)
         return 0;
@@ -340,7 +339,7 @@ static void jw_data(json_w *w, kk_view d, bool as_array)
     } else if (!as_array) {
         jw_put(w, "\"", 1);
         if (w->rc == 0)
-            w->rc = b64_append(w->b, d.p, d.len);
+            w->rc = kk_b64_encode(w->b, d.p, d.len);
         jw_put(w, "\"", 1);
     } else {
         for (size_t i = 0; i < d.len; i++) {

@@ -5,38 +5,11 @@
 
 #include "pbjson.h"
 
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* Appends the padded standard base64 of p[0..len); out unchanged on failure. */
+/* Appends the padded standard base64 of p[0..len); out unchanged on failure.
+ * The encoder is codec's (one implementation for the whole tree). */
 int pbjson_b64_encode(const uint8_t *p, size_t len, kk_buf *out)
 {
-    if (len == 0)
-        return 0; /* out->p may be NULL: no pointer arithmetic on it */
-    if (len > (SIZE_MAX / 4) * 3 - 2)
-        return KK_ETOOBIG;
-    size_t need = (len + 2) / 3 * 4;
-    int rc = kk_buf_reserve(out, need);
-    if (rc < 0)
-        return rc;
-    uint8_t *o = out->p + out->len;
-    size_t i = 0;
-    for (; i + 3 <= len; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        *o++ = (uint8_t)b64_alphabet[v >> 18];
-        *o++ = (uint8_t)b64_alphabet[(v >> 12) & 63];
-        *o++ = (uint8_t)b64_alphabet[(v >> 6) & 63];
-        *o++ = (uint8_t)b64_alphabet[v & 63];
-    }
-    if (i < len) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < len ? (uint32_t)p[i + 1] << 8 : 0);
-        *o++ = (uint8_t)b64_alphabet[v >> 18];
-        *o++ = (uint8_t)b64_alphabet[(v >> 12) & 63];
-        *o++ = i + 1 < len ? (uint8_t)b64_alphabet[(v >> 6) & 63] : '=';
-        *o++ = '=';
-    }
-    out->len += need;
-    return 0;
+    return kk_b64_encode(out, p, len);
 }
 
 /* The 6-bit value of a base64 character, or -1. */

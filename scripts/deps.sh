@@ -12,6 +12,7 @@ PKGS=(
   libcmocka-dev redis-server redis-tools ffmpeg chromium curl python3
   golang-go golang-github-gorilla-websocket-dev golang-google-protobuf-dev
   protobuf-compiler protoc-gen-go
+  yamllint python3-yaml systemd
 )
 
 missing=()

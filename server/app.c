@@ -15,6 +15,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "rconn.h"
+#include "shard.h"
 
 #ifndef KK_VERSION
 #define KK_VERSION "0.0.0"
@@ -37,6 +38,7 @@ struct app {
     int exit_code;
     kk_log_ctx log;
     metric_series *m_redis_up, *m_reload_ok, *m_reload_fail, *m_redis_down;
+    kk_shard shard; /* --shard i/n; count 0 = unsharded */
 };
 
 /* lws log lines go through our logger (lws has no user pointer here, so
@@ -326,8 +328,8 @@ static int app_redis_init(app *a)
     return rc ? rc : rconn_start(a->redis);
 }
 
-/* Runs the daemon. */
-int app_run(kk_config *cfg, const app_hooks *hooks)
+/* Runs the daemon as static shard sh (NULL: unsharded). */
+static int app_run_shard(kk_config *cfg, const app_hooks *hooks, const kk_shard *sh)
 {
     app *a = calloc(1, sizeof *a);
     if (!a) {
@@ -335,6 +337,8 @@ int app_run(kk_config *cfg, const app_hooks *hooks)
         return 1;
     }
     a->cfg = cfg;
+    if (sh)
+        a->shard = *sh;
     a->log = (kk_log_ctx){ .mod = "app" };
     if (hooks)
         a->hooks = *hooks;
@@ -377,10 +381,22 @@ int app_run(kk_config *cfg, const app_hooks *hooks)
     return code;
 }
 
+/* Runs the daemon (app.h). */
+int app_run(kk_config *cfg, const app_hooks *hooks)
+{
+    return app_run_shard(cfg, hooks, NULL);
+}
+
+/* This instance's static shard (app.h). */
+const kk_shard *app_shard(app *a)
+{
+    return &a->shard;
+}
+
 /* Usage text. */
 static void app_usage(FILE *f)
 {
-    fputs("usage: kkim-relay -c FILE [--check-config]\n"
+    fputs("usage: kkim-relay -c FILE [--check-config] [--shard I/N]\n"
           "       kkim-relay --version\n", f);
 }
 
@@ -395,9 +411,16 @@ int app_main_hooks(int argc, char **argv, const app_hooks *hooks)
 {
     const char *path = NULL;
     bool check = false;
+    kk_shard shard = { 0, 0 };
     for (int i = 1; i < argc; i++) {
         if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
             path = argv[++i];
+        } else if (strcmp(argv[i], "--shard") == 0 && i + 1 < argc) {
+            const char *v = argv[++i];
+            if (shard_parse(v, strlen(v), &shard) < 0) {
+                fprintf(stderr, "kkim-relay: --shard wants I/N with 0 <= I < N <= %u\n", SHARD_COUNT_MAX);
+                return 2;
+            }
         } else if (strcmp(argv[i], "--check-config") == 0) {
             check = true;
         } else if (strcmp(argv[i], "--version") == 0) {
@@ -430,5 +453,8 @@ int app_main_hooks(int argc, char **argv, const app_hooks *hooks)
         return 0;
     }
     kk_log_set_level(cfg->log.level);
-    return app_run(cfg, hooks);
+    if (shard.count)
+        KK_LOG_INFO(&(kk_log_ctx){ .mod = "app" }, "shard", KK_U("index", shard.index),
+                    KK_U("count", shard.count));
+    return app_run_shard(cfg, hooks, &shard);
 }

@@ -46,7 +46,8 @@ typedef struct app_hooks {
  * a stop signal. Returns the process exit code (0 clean, 1 start failure). */
 int app_run(kk_config *cfg, const app_hooks *hooks);
 
-/* Parses argv (-c FILE, --check-config, --version, --help) and runs. */
+/* Parses argv (-c FILE, --check-config, --shard I/N, --version, --help)
+ * and runs. */
 int app_main(int argc, char **argv);
 /* Same, running the layers above through hooks (NULL: none). */
 int app_main_hooks(int argc, char **argv, const app_hooks *hooks);
@@ -58,6 +59,10 @@ const kk_config *app_config(app *a);
 struct metrics *app_metrics(app *a);
 struct rconn *app_redis(app *a);
 struct admin *app_admin(app *a);
+
+/* This instance's static shard (--shard I/N; count 0 when not given). */
+struct kk_shard;
+const struct kk_shard *app_shard(app *a);
 
 /* Tells the app that drain() has finished. */
 void app_drain_done(app *a);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gwreq.h"
 #include "outbox_int.h"
 #include "pbwire.h"
 #include "sdkws.pb-c.h"
@@ -404,24 +405,13 @@ static int settle_pull(obx_entry *e, sess *s)
 {
     char conv[600];
     conv_of(e, conv, sizeof conv);
-    Kkim__SeqRange range = KKIM__SEQ_RANGE__INIT;
-    range.conversationid = conv;
-    range.begin = 1;
-    range.end = e->settle_hi;
-    range.num = OUTBOX_SETTLE_PAGE;
-    Kkim__SeqRange *ranges[1] = { &range };
-    Kkim__PullMessageBySeqsReq req = KKIM__PULL_MESSAGE_BY_SEQS_REQ__INIT;
-    req.userid = e->send_id;
-    req.n_seqranges = 1;
-    req.seqranges = ranges;
     uint8_t buf[1024];
-    size_t len = kkim__pull_message_by_seqs_req__get_packed_size(&req);
-    if (len > sizeof buf)
-        return KK_ETOOBIG;
-    kkim__pull_message_by_seqs_req__pack(&req, buf);
+    int len = gwreq_pull_pack(e->send_id, conv, 1, e->settle_hi, OUTBOX_SETTLE_PAGE, buf, sizeof buf);
+    if (len < 0)
+        return len;
     e->ob->refs++;
     e->st = OBE_SETTLING;
-    int rc = sess_request(s, 1002, buf, len, OUTBOX_PULL_TIMEOUT_MS, on_settle, e);
+    int rc = sess_request(s, 1002, buf, (size_t)len, OUTBOX_PULL_TIMEOUT_MS, on_settle, e);
     if (rc < 0) {
         e->ob->refs--;
         e->st = OBE_UNKNOWN;

@@ -62,6 +62,7 @@ static int add_tenant(relay *r, const cfg_tenant *tc)
         .redis = app_redis(r->a),
         .metrics = app_metrics(r->a),
         .instance_id = app_config(r->a)->instance.id,
+        .shard = app_shard(r->a),
     };
     char err[256] = "";
     tenant *t = tenant_new(&env, tc, err, sizeof err);

@@ -274,6 +274,14 @@ int sess__build_path(const sess *s, const char *token, kk_buf *b)
     return rc;
 }
 
+/* No lws validity timer: the session runs its own heartbeat (sess_tick).
+ * lws 4.1 keeps a thread's timers in one sorted list and re-arms a wsi's
+ * validity timer on every frame received, an O(logins) insertion per frame:
+ * with 18 000 idle logins that alone took ~58 % of a core (perf, docs/
+ * benchmarks.md). secs_since_valid_hangup = 0 turns it off. */
+static const lws_retry_bo_t sess_no_validity = { .secs_since_valid_ping = 0,
+                                                 .secs_since_valid_hangup = 0 };
+
 /* Opens one lws client connection (WebSocket, or the plain-GET verdict
  * probe when probe is true). Returns the wsi or NULL. */
 struct lws *sess__open(sess *s, bool probe)
@@ -298,6 +306,7 @@ struct lws *sess__open(sess *s, bool probe)
     ci.ssl_connection = s->cfg.gw_tls ? LCCSCF_USE_SSL : 0;
     ci.local_protocol_name = "kkim-gw";
     ci.opaque_user_data = s;
+    ci.retry_and_idle_policy = &sess_no_validity;
     if (probe)
         ci.method = "GET";
     /* pwsi makes lws store the wsi before any callback runs, so a callback

@@ -198,6 +198,21 @@ static int sess_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     sess *s = lws_get_opaque_user_data(wsi);
     if (!s)
         return 0; /* detached: the session moved on or was freed */
+    if (reason == LWS_CALLBACK_WSI_DESTROY) {
+        /* The wsi is going away on a path that did not report an error or
+         * a close to us (seen under load while connecting): never keep a
+         * pointer to it. */
+        lws_set_opaque_user_data(wsi, NULL);
+        if (wsi == s->probe)
+            s->probe = NULL;
+        if (wsi == s->wsi) {
+            s->wsi = NULL;
+            if (s->state == SESS_CONNECTING || s->state == SESS_ONLINE)
+                sess__end(s, SESS_BACKOFF,
+                          s->state == SESS_ONLINE ? SESS_R_CLOSED : SESS_R_CONNECT_FAILED);
+        }
+        return 0;
+    }
     if (wsi == s->probe)
         return probe_callback(s, wsi, reason, in, len);
     if (wsi != s->wsi)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "rconn.h"
+#include "shard.h"
 #include "tenant_int.h"
 #include "users.h"
 
@@ -390,6 +391,8 @@ tenant *tenant_new(const tenant_env *env, const cfg_tenant *tc, char *err, size_
         return NULL;
     }
     for (size_t i = 0; i < tc->n_users; i++) {
+        if (!shard_holds(env->shard, tc->id, tc->users[i].user_id))
+            continue; /* another instance's static shard */
         if (tc->limits.max_logins && t->n_users >= tc->limits.max_logins) {
             KK_LOG_WARN(&t->log, "max_logins", KK_U("maxLogins", tc->limits.max_logins),
                         KK_U("users", tc->n_users));
@@ -470,7 +473,7 @@ int tenant_reload(tenant *t, const cfg_tenant *tc)
         for (size_t i = 0; i < t->n_users && !found; i++)
             found = strcmp(tc->users[j].user_id, t->users[i]->user) == 0 &&
                     tc->users[j].platform_id == t->users[i]->platform;
-        if (!found) {
+        if (!found && shard_holds(t->env.shard, t->id, tc->users[j].user_id)) {
             KK_LOG_INFO(&t->log, "user_added", KK_S("user", tc->users[j].user_id));
             if (!user_add(t, &tc->users[j]))
                 return KK_ENOMEM;
@@ -637,6 +640,8 @@ void tenant_counters_get(const tenant *t, tenant_counters *c)
 /* Starts a run-time login of user (tenant.h). */
 int tenant_user_add(tenant *t, const char *user)
 {
+    if (!shard_holds(t->env.shard, t->id, user))
+        return 0; /* another instance's static shard logs it in */
     for (size_t i = 0; i < t->n_users; i++)
         if (strcmp(t->users[i]->user, user) == 0)
             return 0;

@@ -45,6 +45,7 @@ typedef struct tenant_env {
     struct rconn *redis;
     struct metrics *metrics;
     const char *instance_id; /* outbox consumer name; read by tenant_new only */
+    const struct kk_shard *shard; /* static shard (shard.h); NULL = every user */
 } tenant_env;
 
 typedef struct tenant tenant;

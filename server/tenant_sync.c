@@ -15,6 +15,7 @@
 
 #include <hiredis.h>
 
+#include "gwreq.h"
 #include "rconn.h"
 #include "sdkws.pb-c.h"
 #include "tenant_int.h"
@@ -127,26 +128,16 @@ static void on_pull(void *ud, sess *s, int rc, int64_t err_code, kk_view err_msg
  * else a hole pull). Returns 0 or a negative code. */
 static int send_pull(tuser *u, const char *conv, uint64_t from, uint64_t to, bool resync)
 {
-    Kkim__SeqRange range = KKIM__SEQ_RANGE__INIT;
-    range.conversationid = (char *)conv;
-    range.begin = (int64_t)from;
-    range.end = (int64_t)to;
-    range.num = (int64_t)(to - from + 1);
-    Kkim__SeqRange *ranges[1] = { &range };
-    Kkim__PullMessageBySeqsReq req = KKIM__PULL_MESSAGE_BY_SEQS_REQ__INIT;
-    req.userid = u->user;
-    req.n_seqranges = 1;
-    req.seqranges = ranges;
     uint8_t buf[1024];
-    size_t len = kkim__pull_message_by_seqs_req__get_packed_size(&req);
-    if (len > sizeof buf)
-        return KK_ETOOBIG;
-    kkim__pull_message_by_seqs_req__pack(&req, buf);
+    int len = gwreq_pull_pack(u->user, conv, (int64_t)from, (int64_t)to, (int64_t)(to - from + 1),
+                              buf, sizeof buf);
+    if (len < 0)
+        return len;
     treq *r = treq_new(u);
     if (!r)
         return KK_ENOMEM;
     r->resync = resync;
-    int rc = sess_request(u->s, 1002, buf, len, 30000, on_pull, r);
+    int rc = sess_request(u->s, 1002, buf, (size_t)len, 30000, on_pull, r);
     if (rc < 0)
         free(r);
     return rc;

@@ -5,8 +5,11 @@ Modes (each prints "figure:" lines; docs/benchmarks.md "Relay core"):
   logins N [IDLE_S]   N idle logins held by kkim-relay and, in the same run, by
                       a minimal Go client fleet (relay-gofleet fleet), each
                       against its own simulator process (fd cap 20 000 per
-                      process). RSS (VmRSS) before and after the logins and
-                      CPU over IDLE_S s of idleness (utime+stime, /proc/PID/stat).
+                      process). RSS (VmRSS) of the relay with 1 login (its own
+                      run, the baseline) and with N; of the fleet before and
+                      after dialling; CPU of both over the same IDLE_S s of
+                      idleness (utime+stime, /proc/PID/stat). KK_BENCH_LPS sets
+                      loginsPerSecond (400: 2000 crashes the relay, see docs).
   tput N [USERS]      push -> Redis throughput: pushes paused in the simulator,
                       N single-chat messages injected over USERS logins x 8
                       senders, resumed; time from resume until every entry
@@ -16,15 +19,15 @@ Modes (each prints "figure:" lines; docs/benchmarks.md "Relay core"):
   lat RATE SECONDS    push -> visible in stream latency at RATE msgs/s
                       (simulator rate injection; relay-gofleet lat reads the
                       stream with XREAD BLOCK and subtracts the injection
-                      stamp in each clientMsgID from its arrival time).
+                      stamp in each clientMsgID from its arrival time; a Go
+                      login, relay-gofleet pushlat, times the same pushes at
+                      the gateway side).
 BUILD_DIR holds server/kkim-relay, go/relay-gofleet and sim/kkim-gatewaysim
 (scripts/bench-relay.sh builds them).
 """
-import http.client
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -320,6 +323,12 @@ def mode_lat(env):
     rd = env.start("lat", [os.path.join(BUILD, "go", "relay-gofleet"), "lat", "-redis",
                            "127.0.0.1:%d" % rp, "-stream", "kkim:{b}:msgs",
                            "-seconds", str(secs + 2), "-warmup", "2"])
+    # A Go login of u1 on platform 5 times the same injections at the
+    # gateway's side: the simulator's and the scheduler's share.
+    tok = sim.api("/tokens", {"userID": "u1", "platformID": 5, "ttlSec": 3600})["token"]
+    pl = env.start("pushlat", [os.path.join(BUILD, "go", "relay-gofleet"), "pushlat",
+                               "-url", "ws://127.0.0.1:%d/" % sim.ws, "-user", "u1", "-platform", "5",
+                               "-token", tok, "-seconds", str(secs + 2), "-warmup", "2"])
     time.sleep(0.5)
     # 16 injectors (one per user, 4 senders) at rate/16 each; conversations
     # si_s*_u* so the relay appends to many conversations at once.
@@ -330,8 +339,11 @@ def mode_lat(env):
                             "durationMs": int(secs * 1000), "async": True})
     time.sleep(secs + 3)
     rd.wait(30)
+    pl.wait(30)
     c1 = cpu_s(relay.pid)
     out = open(env.log("lat")).read().strip()
+    pout = open(env.log("pushlat")).read().strip()
+    print(pout)
     r = kkit.Redis(rp)
     n = xlen(r, "kkim:{b}:msgs")
     print(out)
@@ -339,7 +351,10 @@ def mode_lat(env):
     figure("relay CPU", "%.0f %% of a core" % (100 * (c1 - c0) / (secs + 3)))
     m = re.search(r"p50 ([\d.]+) ms p90 ([\d.]+) ms p99 ([\d.]+) ms p99.9 ([\d.]+) ms max ([\d.]+)", out)
     if m:
-        figure("latency inject->visible", "p50 %s ms, p90 %s, p99 %s, p99.9 %s, max %s ms" % m.groups())
+        figure("latency inject->visible in stream (all 16 logins)", "p50 %s ms, p90 %s, p99 %s, p99.9 %s, max %s ms" % m.groups())
+    m = re.search(r"p50 ([\d.]+) ms p90 ([\d.]+) ms p99 ([\d.]+) ms p99.9 ([\d.]+) ms max ([\d.]+)", pout)
+    if m:
+        figure("latency inject->push received by a Go login (u1 only)", "p50 %s ms, p90 %s, p99 %s, p99.9 %s, max %s ms" % m.groups())
 
 
 def main():

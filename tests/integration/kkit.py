@@ -292,3 +292,42 @@ def gob_resp(req_identifier, msg_incr="", data=b""):
         body += bytes([delta]) + _gob_uint(len(data)) + data
     body += b"\x00"
     return _RESP_DEF + _gob_uint(len(body)) + body
+
+
+# --- driver scaffolding ----------------------------------------------------------
+
+class Checks:
+    """Counts named checks: check(ok, what) prints "ok   - what" or "FAIL - what"."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = []
+
+    def __call__(self, ok, what):
+        self.n += 1
+        print(("ok   - " if ok else "FAIL - ") + what, flush=True)
+        if not ok:
+            self.failed.append(what)
+        return ok
+
+
+def run_driver(name, build, body, checks, logs=("relay",)):
+    """Runs body(env) in a fresh Env, always cleaning up, then prints
+    "<name>: N passed, M failed" (the suite's closing line), the tail of
+    each log in logs when something failed, and exits 0 or 1. An exception
+    in body counts as a failed check."""
+    env = Env(build, name)
+    try:
+        body(env)
+    except Exception as e:  # a crashed driver is a failed check, not a pass
+        checks(False, "driver raised %r" % e)
+    finally:
+        env.close()
+    print("%s: %d passed, %d failed" % (name, checks.n - len(checks.failed), len(checks.failed)))
+    if checks.failed:
+        for log in logs:
+            path = env.log(log)
+            if os.path.exists(path):
+                print("--- tail of %s" % path)
+                os.system("grep -v '\"level\":\"debug\"' %s | tail -n 30" % path)
+    raise SystemExit(1 if checks.failed else 0)

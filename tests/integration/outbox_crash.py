@@ -26,15 +26,7 @@ import kkit  # noqa: E402
 BUILD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else ""
 TOTAL = int(sys.argv[2]) if len(sys.argv) > 2 else 50000
 USERS = ["u%d" % i for i in range(1, 9)]
-FAILS = []
-CHECKS = [0]
-
-
-def check(ok, what):
-    CHECKS[0] += 1
-    print(("ok   - " if ok else "FAIL - ") + what, flush=True)
-    if not ok:
-        FAILS.append(what)
+check = kkit.Checks()
 
 
 def setup(env, ws, rp, admin):
@@ -186,20 +178,7 @@ def run(env):
 
 
 def main():
-    env = kkit.Env(BUILD, "outbox_crash")
-    try:
-        run(env)
-    except Exception as e:
-        check(False, "driver: %r" % e)
-    finally:
-        env.close()
-    print("outbox_crash: %d passed, %d failed" % (CHECKS[0] - len(FAILS), len(FAILS)))
-    if FAILS:
-        for i in range(3):
-            p = env.log("relay%d" % i)
-            if os.path.exists(p):
-                os.system("grep -v '\"level\":\"info\"' %s | tail -n 15" % p)
-    sys.exit(1 if FAILS else 0)
+    kkit.run_driver("outbox_crash", BUILD, run, check, logs=("relay0", "relay1", "relay2"))
 
 
 if __name__ == "__main__":

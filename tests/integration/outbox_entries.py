@@ -34,15 +34,7 @@ import kkit  # noqa: E402
 BUILD = os.path.abspath(sys.argv[1])
 KKIMCTL = sys.argv[2] if len(sys.argv) > 2 else os.path.join(BUILD, "tools", "kkimctl")
 USERS = ["alice", "bob", "carol"]
-FAILS = []
-CHECKS = [0]
-
-
-def check(ok, what):
-    CHECKS[0] += 1
-    print(("ok   - " if ok else "FAIL - ") + what, flush=True)
-    if not ok:
-        FAILS.append(what)
+check = kkit.Checks()
 
 
 def write_setup(env, ws, rp, admin):
@@ -277,17 +269,7 @@ def seqlog_full(env):
 
 
 def main():
-    env = kkit.Env(BUILD, "outbox")
-    try:
-        run(env)
-    except Exception as e:  # a crash of the driver is a failure too
-        check(False, "driver: %r" % e)
-    finally:
-        env.close()
-    print("outbox_entries: %d passed, %d failed" % (CHECKS[0] - len(FAILS), len(FAILS)))
-    if FAILS:
-        os.system("tail -n 30 %s" % env.log("relay"))
-    sys.exit(1 if FAILS else 0)
+    kkit.run_driver("outbox_entries", BUILD, run, check)
 
 
 main()

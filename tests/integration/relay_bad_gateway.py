@@ -22,12 +22,7 @@ import kkit  # noqa: E402
 
 BUILD = os.path.abspath(sys.argv[1])
 USERS = ["alice", "bob", "carol"]
-RESULTS = []
-
-
-def check(ok, what):
-    RESULTS.append(ok)
-    print(("ok   - " if ok else "FAIL - ") + what, flush=True)
+check = kkit.Checks()
 
 
 def sessions(admin):
@@ -71,16 +66,7 @@ def log_has(env, event, user=None, **fields):
 
 
 def main():
-    env = kkit.Env(BUILD, "badgw")
-    try:
-        run(env)
-    finally:
-        env.close()
-    ok = sum(RESULTS)
-    print("relay_bad_gateway: %d passed, %d failed" % (ok, len(RESULTS) - ok))
-    if not all(RESULTS):
-        os.system("tail -n 40 %s" % env.log("relay"))
-    sys.exit(0 if all(RESULTS) else 1)
+    kkit.run_driver("relay_bad_gateway", BUILD, run, check)
 
 
 def run(env):

@@ -27,13 +27,7 @@ TOTAL = int(sys.argv[2]) if len(sys.argv) > 2 else 100000
 ALPHA = ["alpha%d" % i for i in range(1, 7)]
 BETA = ["beta%d" % i for i in range(1, 5)]
 EXT = ["ext%d" % i for i in range(1, 4)]
-FAILS = []
-
-
-def check(ok, what):
-    print(("ok   - " if ok else "FAIL - ") + what, flush=True)
-    if not ok:
-        FAILS.append(what)
+check = kkit.Checks()
 
 
 def tenant_of(conv):
@@ -106,22 +100,7 @@ def injections():
 
 
 def main():
-    env = kkit.Env(BUILD, "complete")
-    try:
-        run(env)
-    finally:
-        env.close()
-    print("relay_completeness: %d passed, %d failed" % (CHECKS[0] - len(FAILS), len(FAILS)))
-    if FAILS:
-        for name in ("relay", "relay2", "sim"):
-            p = env.log(name)
-            if os.path.exists(p):
-                print("--- tail of %s" % p)
-                os.system("tail -n 40 %s" % p)
-    sys.exit(1 if FAILS else 0)
-
-
-CHECKS = [0]
+    kkit.run_driver("relay_completeness", BUILD, run, check, logs=("relay", "sim"))
 
 
 def run(env):
@@ -137,7 +116,6 @@ def run(env):
     env.start_relay(cfg)
     kkit.wait_port(admin)
     online = wait_online(env, admin, len(ALPHA) + len(BETA))
-    CHECKS[0] += 1
     check(online, "all %d logins online" % (len(ALPHA) + len(BETA)))
 
     shapes = injections()
@@ -168,7 +146,6 @@ def run(env):
         t = tenant_of(conv)
         if t:
             truth[t].setdefault(conv, set()).add(seq)
-    CHECKS[0] += 1
     check(len(log) == TOTAL, "simulator log holds %d seqs (%d injected)" % (len(log), TOTAL))
 
     r = kkit.Redis(rp)
@@ -184,12 +161,10 @@ def run(env):
         print("%s: %s (truth %d seqs in %d conversations)" % (t, json.dumps(st), want, len(truth[t])))
         for p in problems[:10]:
             print("   ", p)
-        CHECKS[0] += 4
         check(st["missing"] == 0, "%s: 0 lost" % t)
         check(st["dups"] == 0, "%s: 0 duplicated" % t)
         check(st["disorder"] == 0, "%s: in order per conversation" % t)
         check(st["extra"] == 0, "%s: no conversation of another tenant (no cross-talk)" % t)
-    CHECKS[0] += 1
     rc = env.stop("relay", signal.SIGTERM)
     check(rc == 0, "relay exits 0 on SIGTERM (rc=%s)" % rc)
 

@@ -21,12 +21,7 @@ import kkit  # noqa: E402
 
 BUILD = os.path.abspath(sys.argv[1])
 USERS = ["u1", "u2", "u3", "u4"]
-RESULTS = []
-
-
-def check(ok, what):
-    RESULTS.append(ok)
-    print(("ok   - " if ok else "FAIL - ") + what, flush=True)
+check = kkit.Checks()
 
 
 def metric(admin, name):
@@ -49,16 +44,7 @@ def rss_kb(pid):
 
 
 def main():
-    env = kkit.Env(BUILD, "outage")
-    try:
-        run(env)
-    finally:
-        env.close()
-    ok = sum(RESULTS)
-    print("relay_redis_outage: %d passed, %d failed" % (ok, len(RESULTS) - ok))
-    if not all(RESULTS):
-        os.system("tail -n 30 %s" % env.log("relay"))
-    sys.exit(0 if all(RESULTS) else 1)
+    kkit.run_driver("relay_redis_outage", BUILD, run, check)
 
 
 def run(env):

@@ -24,12 +24,7 @@ import kkit  # noqa: E402
 
 BUILD = os.path.abspath(sys.argv[1])
 USERS = ["ann", "ben", "cat", "dan", "eve", "ghost"]  # ghost does not exist at the gateway
-RESULTS = []
-
-
-def check(ok, what):
-    RESULTS.append(ok)
-    print(("ok   - " if ok else "FAIL - ") + what, flush=True)
+check = kkit.Checks()
 
 
 def state(admin, user):
@@ -60,16 +55,7 @@ def events(rp, tenant="t"):
 
 
 def main():
-    env = kkit.Env(BUILD, "sessions")
-    try:
-        run(env)
-    finally:
-        env.close()
-    ok = sum(RESULTS)
-    print("relay_sessions: %d passed, %d failed" % (ok, len(RESULTS) - ok))
-    if not all(RESULTS):
-        os.system("grep dan %s | grep -E \"parked|kicked|refused|token\" | tail -n 30" % env.log("relay"))
-    sys.exit(0 if all(RESULTS) else 1)
+    kkit.run_driver("relay_sessions", BUILD, run, check)
 
 
 def write_tokens(env, toks):

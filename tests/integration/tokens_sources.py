@@ -31,15 +31,7 @@ SIM_SECRET = "kkim-gatewaysim-secret"
 ADMIN_SECRET = "openim-admin-secret"
 USERS = {"tj": ["tj1", "tj2", "tj3"], "tr": ["tr1", "tr2", "tr3"], "th": ["th1", "th2"],
          "tt": ["tt1", "tt2"], "tg": ["tg1", "tg2"]}
-FAILS = []
-CHECKS = [0]
-
-
-def check(ok, what):
-    CHECKS[0] += 1
-    print("%s %s" % ("ok  " if ok else "FAIL", what))
-    if not ok:
-        FAILS.append(what)
+check = kkit.Checks()
 
 
 class AdminAPI:
@@ -204,15 +196,7 @@ def run(env):
 
 
 def main():
-    env = kkit.Env(BUILD, "tokens")
-    try:
-        run(env)
-    finally:
-        env.close()
-    print("tokens_sources: %d passed, %d failed" % (CHECKS[0] - len(FAILS), len(FAILS)))
-    if FAILS:
-        os.system("grep -v '\"debug\"' %s | tail -n 40" % env.log("relay"))
-    sys.exit(1 if FAILS else 0)
+    kkit.run_driver("tokens_sources", BUILD, run, check, logs=("relay",))
 
 
 if __name__ == "__main__":

@@ -22,15 +22,7 @@ import kkit  # noqa: E402
 
 BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
 SECRET = "kkim-gatewaysim-secret"
-FAILS = []
-CHECKS = [0]
-
-
-def check(ok, what):
-    CHECKS[0] += 1
-    print("%s %s" % ("ok  " if ok else "FAIL", what))
-    if not ok:
-        FAILS.append(what)
+check = kkit.Checks()
 
 
 def sessions(admin):
@@ -111,15 +103,7 @@ def run(env):
 
 
 def main():
-    env = kkit.Env(BUILD, "users")
-    try:
-        run(env)
-    finally:
-        env.close()
-    print("users_runtime: %d passed, %d failed" % (CHECKS[0] - len(FAILS), len(FAILS)))
-    if FAILS:
-        os.system("tail -n 40 %s" % env.log("relay"))
-    sys.exit(1 if FAILS else 0)
+    kkit.run_driver("users_runtime", BUILD, run, check, logs=("relay",))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,14 @@ media harness and checks the file with ffprobe/ffmpeg.
 CASE is one of: vp8, vp9, h264, audio (audio-only), badfp (wrong DTLS
 fingerprint → bad_fingerprint), timeout (the page stops ending the call → the
 media timeout ends it after Chromium is killed), maxdur (max duration ends it),
-sigkill (the harness is SIGKILLed mid-call: the partial file must play).
+sigkill (the harness is SIGKILLed mid-call: the partial file must play),
+sigterm (the file is finalized), resize (the sender halves its resolution
+mid-call: frames of both sizes decode), consent (caller vanishes: RFC 7675 consent
+loss, ~30 s), loss, lossh264, lossvp9 (5 % drop + 5 % reordering: NACK/RTX), avsync (a synthetic
+canvas flash + WebAudio beep; not in the CI list: the browser's own offset
+between the two sources varies from run to run, see docs/media.md), multi
+(three calls at once, the middle one with a wrong fingerprint: the other two
+record normally).
 Prints one ok/FAIL line per check; exits 1 if any failed.
 """
 import json
@@ -41,7 +48,7 @@ def free_port():
 def start_chromium(url, profile):
     args = ["chromium", "--headless=new", "--no-sandbox", "--disable-gpu",
             "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-            "--allow-loopback-in-peer-connection",
+            "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
             "--disable-features=WebRtcHideLocalIpsWithMdns",
             "--user-data-dir=" + profile, "--no-first-run", "--remote-debugging-port=0", url]
     return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -122,8 +129,100 @@ def check_file(case, path, want_video, expect_secs, tol=0.10):
     return info
 
 
+def onsets(times, values, thr):
+    """Times where values rise through thr after having been below it."""
+    out, low = [], True
+    for t, v in zip(times, values):
+        if low and v > thr:
+            out.append(t)
+            low = False
+        elif v < thr / 2:
+            low = True
+    return out
+
+
+def check_avsync(path):
+    """Flash onsets (video luma) against beep onsets (audio level)."""
+    r = subprocess.run(["ffprobe", "-v", "error", "-f", "lavfi", "-i", "movie=%s,signalstats" % path,
+                        "-show_entries", "frame=pts_time:frame_tags=lavfi.signalstats.YAVG", "-of", "csv=p=0"],
+                       capture_output=True, text=True)
+    vt, vy = [], []
+    for line in r.stdout.split():
+        parts = line.split(",")
+        if len(parts) == 2 and parts[0] not in ("", "N/A"):
+            vt.append(float(parts[0]))
+            vy.append(float(parts[1]))
+    flashes = onsets(vt, vy, 120.0)
+    rate = 8000
+    pcm = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:a", "-ac", "1", "-ar", str(rate),
+                          "-f", "s16le", "-"], capture_output=True).stdout
+    import array
+    a = array.array("h")
+    a.frombytes(pcm[: len(pcm) // 2 * 2])
+    win = rate // 200  # 5 ms windows
+    at, av = [], []
+    for i in range(0, len(a) - win, win):
+        at.append(i / rate)
+        av.append(max(abs(x) for x in a[i:i + win]))
+    # the audio stream's start in the file (its first pts) offsets the samples
+    r = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries", "stream=start_time",
+                        "-of", "csv=p=0", path], capture_output=True, text=True)
+    try:
+        a0 = float(r.stdout.strip())
+    except ValueError:
+        a0 = 0.0
+    beeps = [t + a0 for t in onsets(at, av, 8000)]
+    diffs = []
+    for f in flashes:
+        near = min(beeps, key=lambda b: abs(b - f), default=None)
+        if near is not None and abs(near - f) < 0.5:
+            diffs.append(near - f)
+    check("avsync: >= 5 flash/beep pairs (%d flashes, %d beeps)" % (len(flashes), len(beeps)), len(diffs) >= 5,
+          (flashes, beeps))
+    if diffs:
+        diffs.sort()
+        med = diffs[len(diffs) // 2]
+        print("     avsync offsets (ms): %s" % [round(1000 * d) for d in diffs])
+        check("avsync: A/V offset %+.0f ms within 80 ms (audio minus video, median of %d)" % (1000 * med, len(diffs)),
+              abs(med) <= 0.080, [round(1000 * d) for d in diffs])
+
+
+def check_multi(results):
+    """Three calls at once, the middle one with a wrong fingerprint."""
+    check("multi: three results", len(results) == 3, results)
+    if len(results) != 3:
+        return
+    bad = results[1]
+    check("multi: call 1 failed with bad_fingerprint", bad["reason"] == "bad_fingerprint" and bad["failed"], bad)
+    files = set()
+    for k in (0, 2):
+        r = results[k]
+        check("multi: call %d ended with hungup" % k, r["reason"] == "hungup", r)
+        if r["file"] and os.path.exists(r["file"]):
+            files.add(r["file"])
+            check_file("multi: call %d" % k, r["file"], "vp8", r["connectedSecs"])
+    check("multi: two distinct files", len(files) == 2, files)
+
+
 def run_case(build, case):
+    """Runs one case in its own temp dir; keeps the dir only when it failed."""
     tmp = tempfile.mkdtemp(prefix="kkmedia-")
+    before = len(FAILS)
+    try:
+        run_case_in(build, case, tmp)
+    finally:
+        log = os.path.join(tmp, "harness.log")
+        if case != "sigkill" and os.path.exists(log):
+            text = open(log, errors="replace").read()
+            bad = [m for m in ("AddressSanitizer", "LeakSanitizer", "runtime error:") if m in text]
+            check(case + ": no sanitizer report from the harness", not bad, bad)
+        if len(FAILS) == before:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print("     (kept %s)" % tmp, flush=True)
+
+
+def run_case_in(build, case, tmp):
     rec = os.path.join(tmp, "rec")
     os.makedirs(rec)
     port = free_port()
@@ -131,14 +230,21 @@ def run_case(build, case):
     secs = 6
     query = {"vp8": "codec=VP8", "vp9": "codec=VP9", "h264": "codec=H264", "audio": "audio=only",
              "badfp": "codec=VP8&fp=bad", "timeout": "codec=VP8&end=none", "maxdur": "codec=VP8&end=none",
-             "sigkill": "codec=VP8&end=none", "loss": "codec=VP8"}[case]
+             "sigkill": "codec=VP8&end=none", "loss": "codec=VP8", "sigterm": "codec=VP8&end=none",
+             "consent": "codec=VP8&end=none", "avsync": "codec=VP8&src=synth",
+             "resize": "codec=VP8&resize=1", "lossh264": "codec=H264", "lossvp9": "codec=VP9",
+             "multi": "codec=VP8&calls=3&bad=1"}[case]
     hargs = [harness, str(port), HERE, rec]
     if case == "maxdur":
         hargs += ["4000"]
     if case == "timeout":
         hargs += ["0", "2000"]
+    if case == "consent":  # no media timeout: only RFC 7675 consent can end it
+        hargs += ["0", "120000"]
     env = dict(os.environ)
-    if case == "loss":  # 5 % loss and 5 % reordering of received RTP
+    if case in ("avsync", "resize"):
+        secs = 10
+    if case in ("loss", "lossh264", "lossvp9"):  # 5 % loss and 5 % reordering of received RTP
         env["KK_MEDIA_TEST_DROP"] = "50"
         env["KK_MEDIA_TEST_REORDER"] = "50"
         secs = 8
@@ -177,20 +283,28 @@ def run_case(build, case):
                 mean, maxv = audio_levels(files[0])
                 check("sigkill: partial audio not silent", maxv is not None and maxv > -30, maxv)
             return
-        if case == "timeout":
+        if case == "sigterm":
+            check("sigterm: media started", wait_log(os.path.join(tmp, "harness.log"), "media_started", 20))
+            time.sleep(3)
+            h.send_signal(signal.SIGTERM)
+        if case in ("timeout", "consent"):
             # Wait until connected and media flowed, then kill the caller.
             time.sleep(4)
             stop(chrome)
             chrome = None
             # The harness needs a /result request to return.
-        out_deadline = time.time() + secs + 40
-        if case in ("timeout", "maxdur"):
+        out_deadline = time.time() + secs + 40 + (40 if case == "consent" else 0)
+        if case in ("timeout", "maxdur", "consent"):
             # Ask for the result (blocks until the call finished by itself).
             time.sleep(0.5)
             import urllib.request
-            body = urllib.request.urlopen("http://127.0.0.1:%d/result" % port, timeout=40).read()
+            body = urllib.request.urlopen("http://127.0.0.1:%d/result" % port, timeout=80).read()
             result = json.loads(body)
         out, _ = h.communicate(timeout=max(1, out_deadline - time.time()))
+        if case == "multi":
+            results = [json.loads(x) for x in out.strip().splitlines()]
+            check_multi(results)
+            return
         if result is None:
             result = json.loads(out.strip().splitlines()[-1])
     except Exception as e:  # noqa: BLE001 — report and clean up
@@ -206,32 +320,41 @@ def run_case(build, case):
         check("badfp: call failed with bad_fingerprint", result["reason"] == "bad_fingerprint" and result["failed"],
               result)
         check("badfp: no media file", result["file"] == "", result)
-        shutil.rmtree(tmp, ignore_errors=True)
         return
     want = {"vp8": "vp8", "vp9": "vp9", "h264": "h264", "audio": None, "timeout": "vp8", "maxdur": "vp8",
-            "loss": "vp8"}[case]
-    reason = {"timeout": "media_timeout", "maxdur": "max_duration"}.get(case, "hungup")
+            "loss": "vp8", "sigterm": "vp8", "consent": "vp8", "avsync": "vp8", "resize": "vp8",
+            "lossh264": "h264", "lossvp9": "vp9"}[case]
+    reason = {"timeout": "media_timeout", "maxdur": "max_duration", "sigterm": "shutdown",
+              "consent": "consent_lost"}.get(case, "hungup")
     check(case + ": ended with " + reason, result.get("reason") == reason, result)
     path = result.get("file")
     check(case + ": file written", bool(path) and os.path.exists(path), result)
     if not path or not os.path.exists(path):
         return
-    want_ext = ".mkv" if case == "h264" else ".webm"
+    want_ext = ".mkv" if want == "h264" else ".webm"
     check(case + ": file is " + want_ext, path.endswith(want_ext), path)
-    expect = {"timeout": None, "maxdur": 4.0}.get(case, result.get("connectedSecs"))
+    expect = {"timeout": None, "maxdur": 4.0, "consent": None}.get(case, result.get("connectedSecs"))
+    if case == "avsync":
+        check_avsync(path)
+        return
     check_file(case, path, want, expect)
+    if case == "resize":
+        r = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                            "frame=width,height", "-of", "csv=p=0", path], capture_output=True, text=True)
+        sizes = sorted(set(r.stdout.split()))
+        check("resize: frames decode at 640x480 and then 320x240 %s" % sizes,
+              "640,480" in sizes and "320,240" in sizes, sizes)
     side = json.load(open(result["sidecar"]))
     import hashlib
     digest = hashlib.sha256(open(path, "rb").read()).hexdigest()
     check(case + ": sidecar sha256 matches the file", side.get("sha256") == digest, side.get("sha256"))
-    if case == "loss":
+    if case in ("loss", "lossh264", "lossvp9"):
         v = [t for t in side["tracks"] if t["kind"] == "video"][0]
-        check("loss: NACK/RTX recovered packets (%d)" % v["packetsRecovered"], v["packetsRecovered"] >= 3, v)
+        check(case + ": NACK/RTX recovered packets (%d)" % v["packetsRecovered"], v["packetsRecovered"] >= 3, v)
         unrec = v["packetsLost"] / max(1, v["packetsReceived"] + v["packetsLost"])
-        check("loss: unrecovered video loss %.3f%% < 0.5%%" % (100 * unrec), unrec < 0.005, v)
+        check(case + ": unrecovered video loss %.3f%% < 0.5%%" % (100 * unrec), unrec < 0.005, v)
     check(case + ": sidecar names the call", side.get("roomID") == "room1" and side.get("caller") == "caller1"
           and side.get("endReason") == reason, side)
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main():

@@ -6,9 +6,10 @@
  *
  * Endpoints: GET /<file> (from PAGE_DIR), POST /offer (SDP → answer SDP),
  * POST /candidate (one "candidate:..." line, empty = end), POST /end (body:
- * "hangup", "cancel", ... → waits for the file), GET /result. One call at a
- * time. The process exits after the first call finished and its result was
- * fetched, printing the result JSON on stdout. KK_MEDIA_TEST_DROP and
+ * "hangup", "cancel", ... → waits for the file), GET /result. Each takes
+ * ?id=N (0..7, default 0) to address one of several calls. The process exits
+ * once every created call finished and a result was fetched, printing one
+ * result JSON line per call (in id order) on stdout. KK_MEDIA_TEST_DROP and
  * KK_MEDIA_TEST_REORDER (per mille) impair the received RTP.
  */
 #include <arpa/inet.h>
@@ -28,16 +29,27 @@
 
 #define H_MAX_REQ 70000
 
-typedef struct harness {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
+#define H_MAX_CALLS 8
+
+struct harness;
+
+/* One call of the harness (?id=N in the requests). */
+typedef struct hcall {
+    struct harness *h;
+    bool created;
     char *answer;
     bool finished;
     char result[8192];
     media_call *call;
     struct timespec connected_at, ended_at;
     bool connected;
-    bool done;                /* the result was served: exit */
+} hcall;
+
+typedef struct harness {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    hcall calls[H_MAX_CALLS];
+    bool done;                /* every call's result was served: exit */
     pthread_mutex_t req_mu;   /* one request handled at a time */
 } harness;
 
@@ -64,9 +76,10 @@ static double secs(struct timespec a, struct timespec b)
 /* media callback: keeps the answer. */
 static void on_answer(void *ud, const char *sdp)
 {
-    harness *h = ud;
+    hcall *c = ud;
+    harness *h = c->h;
     pthread_mutex_lock(&h->mu);
-    h->answer = strdup(sdp);
+    c->answer = strdup(sdp);
     pthread_cond_broadcast(&h->cv);
     pthread_mutex_unlock(&h->mu);
 }
@@ -74,30 +87,32 @@ static void on_answer(void *ud, const char *sdp)
 /* media callback: states. */
 static void on_state(void *ud, media_call_state st)
 {
-    harness *h = ud;
+    hcall *c = ud;
+    harness *h = c->h;
     pthread_mutex_lock(&h->mu);
     if (st == MEDIA_STATE_CONNECTED) {
-        h->connected = true;
-        clock_gettime(CLOCK_MONOTONIC, &h->connected_at);
+        c->connected = true;
+        clock_gettime(CLOCK_MONOTONIC, &c->connected_at);
     }
-    fprintf(stderr, "harness: state %s\n", st == MEDIA_STATE_CONNECTED ? "connected" : "media_started");
+    fprintf(stderr, "harness: call %d state %s\n", (int)(c - h->calls), st == MEDIA_STATE_CONNECTED ? "connected" : "media_started");
     pthread_mutex_unlock(&h->mu);
 }
 
 /* media callback: the finished recording. */
 static void on_finished(void *ud, const media_call_result *r)
 {
-    harness *h = ud;
+    hcall *c = ud;
+    harness *h = c->h;
     pthread_mutex_lock(&h->mu);
-    clock_gettime(CLOCK_MONOTONIC, &h->ended_at);
-    double cs = h->connected ? secs(h->connected_at, h->ended_at) : 0;
-    snprintf(h->result, sizeof(h->result),
+    clock_gettime(CLOCK_MONOTONIC, &c->ended_at);
+    double cs = c->connected ? secs(c->connected_at, c->ended_at) : 0;
+    snprintf(c->result, sizeof(c->result),
              "{\"reason\":\"%s\",\"failed\":%s,\"file\":\"%s\",\"sidecar\":\"%s\","
              "\"sha256\":\"%s\",\"durationMs\":%lld,\"connectedSecs\":%.3f}",
              media_end_reason_name(r->reason), r->failed ? "true" : "false",
              r->file ? r->file : "", r->sidecar ? r->sidecar : "", r->sha256 ? r->sha256 : "",
              (long long)r->duration_ms, cs);
-    h->finished = true;
+    c->finished = true;
     pthread_cond_broadcast(&h->cv);
     pthread_mutex_unlock(&h->mu);
 }
@@ -132,13 +147,14 @@ static void serve_file(int fd, const char *dir, const char *name)
     reply(fd, 200, strstr(name, ".js") ? "text/javascript" : "text/html", buf, n);
 }
 
-/* Waits until pred is true or timeout seconds passed (mutex held). */
+/* Waits until *flag is true or *ptr is set (either may be NULL), or
+ * timeout seconds passed (mutex held). Returns false on timeout. */
 static bool wait_for(harness *h, bool *flag, char **ptr, int timeout)
 {
     struct timespec dl;
     clock_gettime(CLOCK_REALTIME, &dl);
     dl.tv_sec += timeout;
-    while (!(flag ? *flag : *ptr != NULL))
+    while (!((flag && *flag) || (ptr && *ptr)))
         if (pthread_cond_timedwait(&h->cv, &h->mu, &dl) == ETIMEDOUT)
             return false;
     return true;
@@ -179,38 +195,52 @@ static bool handle(harness *h, media_pool *pool, int fd, const char *dir, char *
         serve_file(fd, dir, path + 1);
         return false;
     }
+    int id = 0;
+    const char *qid = q ? strstr(q + 1, "id=") : NULL;
+    if (qid)
+        id = (int)strtol(qid + 3, NULL, 10);
+    if (id < 0 || id >= H_MAX_CALLS) {
+        reply(fd, 400, "text/plain", "id", 2);
+        return false;
+    }
+    hcall *c = &h->calls[id];
     if (!strcmp(path, "/offer")) {
-        fprintf(stderr, "harness: offer\n%s\nharness: end offer\n", body);
+        fprintf(stderr, "harness: offer %d\n%s\nharness: end offer\n", id, body);
         media_call_cfg cc = {.offer_sdp = body, .tenant = "t1", .room_id = "room1",
                              .caller = "caller1", .callee = "callee1"};
-        media_call_cbs cb = {.ud = h, .on_answer = on_answer, .on_state = on_state,
+        media_call_cbs cb = {.ud = c, .on_answer = on_answer, .on_state = on_state,
                              .on_finished = on_finished};
-        if (media_call_new(pool, &cc, &cb, &h->call) < 0) {
+        if (c->created || media_call_new(pool, &cc, &cb, &c->call) < 0) {
             reply(fd, 400, "text/plain", "bad", 3);
             return false;
         }
+        c->created = true;
         pthread_mutex_lock(&h->mu);
-        bool ok = wait_for(h, NULL, &h->answer, 10) || h->finished;
+        bool ok = wait_for(h, &c->finished, &c->answer, 10);
         pthread_mutex_unlock(&h->mu);
-        if (h->answer)
-            reply(fd, 200, "application/sdp", h->answer, strlen(h->answer));
+        if (c->answer)
+            reply(fd, 200, "application/sdp", c->answer, strlen(c->answer));
         else
-            reply(fd, 500, "text/plain", ok ? h->result : "timeout", strlen(ok ? h->result : "timeout"));
+            reply(fd, 500, "text/plain", ok ? c->result : "timeout", strlen(ok ? c->result : "timeout"));
         return false;
     }
     if (!strcmp(path, "/candidate")) {
-        media_call_add_remote_candidate(h->call, body);
+        if (c->created)
+            media_call_add_remote_candidate(c->call, body);
         reply(fd, 200, "text/plain", "ok", 2);
         return false;
     }
     if (!strcmp(path, "/end") || !strcmp(path, "/result")) {
-        if (!strcmp(path, "/end"))
-            media_call_end(h->call, reason_of(body));
+        if (!strcmp(path, "/end") && c->created)
+            media_call_end(c->call, reason_of(body));
         pthread_mutex_lock(&h->mu);
-        wait_for(h, &h->finished, NULL, 30);
+        wait_for(h, &c->finished, NULL, 30);
+        bool all = true;
+        for (int i = 0; i < H_MAX_CALLS; i++)
+            all &= !h->calls[i].created || h->calls[i].finished;
         pthread_mutex_unlock(&h->mu);
-        reply(fd, 200, "application/json", h->result, strlen(h->result));
-        return h->finished;
+        reply(fd, 200, "application/json", c->result, strlen(c->result));
+        return c->created && all;
     }
     reply(fd, 404, "text/plain", "no", 2);
     return false;
@@ -295,6 +325,24 @@ static void *accept_main(void *arg)
     return NULL;
 }
 
+/* Signal thread: SIGTERM/SIGINT make main stop the pool (calls end with
+ * "shutdown" and their files are finalized). */
+static void *signal_main(void *arg)
+{
+    harness *h = arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int sig;
+    sigwait(&set, &sig);
+    pthread_mutex_lock(&h->mu);
+    h->done = true;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
 /* Entry point; see the top comment. */
 int main(int argc, char **argv)
 {
@@ -303,6 +351,11 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    sigset_t set; /* blocked in every thread; the signal thread takes them */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
     media_cfg cfg = {.threads = 1, .add_loopback = true, .recordings = argv[3],
                      .max_duration_ms = argc > 4 ? (int)strtol(argv[4], NULL, 10) : 0,
                      .media_timeout_ms = argc > 5 ? (int)strtol(argv[5], NULL, 10) : 0};
@@ -314,7 +367,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "harness: media_pool_new failed\n");
         return 1;
     }
-    harness h = {0};
+    harness h;
+    memset(&h, 0, sizeof(h));
+    for (int i = 0; i < H_MAX_CALLS; i++)
+        h.calls[i].h = &h;
     pthread_mutex_init(&h.mu, NULL);
     pthread_cond_init(&h.cv, NULL);
     pthread_mutex_init(&h.req_mu, NULL);
@@ -329,17 +385,24 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "harness: listening on %s\n", argv[1]);
     srv s = {.h = &h, .pool = pool, .dir = argv[2], .ls = ls};
-    pthread_t acc;
+    pthread_t acc, sig;
     pthread_create(&acc, NULL, accept_main, &s);
     pthread_detach(acc);
+    pthread_create(&sig, NULL, signal_main, &h);
+    pthread_detach(sig);
     pthread_mutex_lock(&h.mu);
     while (!h.done)
         pthread_cond_wait(&h.cv, &h.mu);
     pthread_mutex_unlock(&h.mu);
     pthread_mutex_lock(&h.req_mu); /* no request in flight past this point */
-    printf("%s\n", h.result);
-    media_call_release(h.call);
-    media_pool_free(pool);
-    free(h.answer);
+    media_pool_free(pool); /* a live call ends with "shutdown" here */
+    for (int i = 0; i < H_MAX_CALLS; i++) {
+        hcall *c = &h.calls[i];
+        if (!c->created)
+            continue;
+        printf("%s\n", c->result);
+        media_call_release(c->call);
+        free(c->answer);
+    }
     return 0;
 }

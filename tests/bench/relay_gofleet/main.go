@@ -7,6 +7,10 @@
 //	    with a fresh encoding/gob Decoder per frame, a WebSocket ping to
 //	    every login every -ping. Prints "online N" once all are up, then
 //	    holds them until SIGTERM/SIGINT.
+//	relay-gofleet pushlat -url ws://H:P -user U -platform P -token T -seconds S
+//	    One gateway login that records, for each 2001 push carrying an
+//	    injected clientMsgID, its arrival time minus the injection stamp:
+//	    the gateway's (and the machine's scheduling) share of "lat".
 //	relay-gofleet lat -redis H:P -stream KEY -seconds S
 //	    XREAD BLOCKs the stream from its end and, for each entry whose
 //	    clientMsgID is a simulator injection ("inj_<UnixNano base36>_<i>",
@@ -56,6 +60,8 @@ func main() {
 		fleet(os.Args[2:])
 	case "lat":
 		lat(os.Args[2:])
+	case "pushlat":
+		pushlat(os.Args[2:])
 	default:
 		fmt.Fprintln(os.Stderr, "unknown mode", os.Args[1])
 		os.Exit(2)
@@ -258,6 +264,80 @@ func injStamp(id string) int64 {
 	return v
 }
 
+// printLat prints count and percentiles of lats (ns).
+func printLat(what string, lats []int64, other int) {
+	if len(lats) == 0 {
+		fmt.Printf("%s: no injected entries seen\n", what)
+		os.Exit(1)
+	}
+	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
+	pct := func(p float64) float64 { return float64(lats[int(p*float64(len(lats)-1))]) / 1e6 }
+	fmt.Printf("%s entries %d other %d p50 %.3f ms p90 %.3f ms p99 %.3f ms p99.9 %.3f ms max %.3f ms\n",
+		what, len(lats), other, pct(0.5), pct(0.9), pct(0.99), pct(0.999), float64(lats[len(lats)-1])/1e6)
+}
+
+// pushlat holds one login and times the injected messages it is pushed.
+func pushlat(args []string) {
+	fs := flag.NewFlagSet("pushlat", flag.ExitOnError)
+	u := fs.String("url", "ws://127.0.0.1:10001", "gateway URL")
+	user := fs.String("user", "", "userID")
+	plat := fs.String("platform", "5", "platformID")
+	tok := fs.String("token", "", "token")
+	secs := fs.Float64("seconds", 10, "how long to read")
+	skip := fs.Float64("warmup", 1, "seconds of pushes ignored at the start")
+	fs.Parse(args)
+	q := "?sendID=" + url.QueryEscape(*user) + "&platformID=" + *plat + "&token=" + url.QueryEscape(*tok) +
+		"&operationID=pl&sdkType=go"
+	c, _, err := websocket.DefaultDialer.Dial(*u+q, nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	t0 := time.Now()
+	end := t0.Add(time.Duration(*secs * float64(time.Second)))
+	var lats []int64
+	for time.Now().Before(end) {
+		c.SetReadDeadline(end)
+		kind, b, err := c.ReadMessage()
+		now := time.Now().UnixNano()
+		if err != nil {
+			break
+		}
+		if kind != websocket.BinaryMessage {
+			continue
+		}
+		var r Resp
+		if gob.NewDecoder(bytes.NewReader(b)).Decode(&r) != nil || r.ReqIdentifier != 2001 {
+			continue
+		}
+		if time.Since(t0).Seconds() < *skip {
+			continue
+		}
+		for d := r.Data; ; {
+			k := bytes.Index(d, []byte("inj_"))
+			if k < 0 {
+				break
+			}
+			e := k + 4
+			for e < len(d) && d[e] != '_' {
+				e++
+			}
+			if st := injStamp(string(d[k:minInt(e+2, len(d))])); st != 0 {
+				lats = append(lats, now-st)
+			}
+			d = d[e:]
+		}
+	}
+	printLat("pushlat", lats, 0)
+}
+
+func minInt(a, b int) int {
+	if a < b {
+		return a
+	}
+	return b
+}
+
 // lat reads the stream and prints latency percentiles.
 func lat(args []string) {
 	fs := flag.NewFlagSet("lat", flag.ExitOnError)
@@ -314,15 +394,5 @@ func lat(args []string) {
 			}
 		}
 	}
-	if len(lats) == 0 {
-		fmt.Println("latency: no injected entries seen")
-		os.Exit(1)
-	}
-	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
-	pct := func(p float64) float64 {
-		i := int(p * float64(len(lats)-1))
-		return float64(lats[i]) / 1e6
-	}
-	fmt.Printf("latency entries %d other %d p50 %.3f ms p90 %.3f ms p99 %.3f ms p99.9 %.3f ms max %.3f ms\n",
-		len(lats), other, pct(0.5), pct(0.9), pct(0.99), pct(0.999), float64(lats[len(lats)-1])/1e6)
+	printLat("latency", lats, other)
 }
