@@ -176,6 +176,10 @@ void mcall_start(media_call *call, void *arg)
     call->started_unix_ms = g_get_real_time() / 1000;
     call->our_ssrc = g_random_int();
     call->sdp = g_new0(msdp_offer, 1);
+    if (call->w->stopping) { /* queued behind the pool's stop */
+        mcall_finish(call, MEDIA_END_SHUTDOWN);
+        return;
+    }
     if (msdp_parse(call->offer, strlen(call->offer), call->sdp) < 0) {
         mcall_finish(call, MEDIA_END_BAD_OFFER);
         return;

@@ -378,7 +378,7 @@ static bool impair(media_call *call, const uint8_t *p, size_t len)
     return false;
 }
 
-/* Handles one datagram from ICE (any thread-safety is the media thread's). */
+/* Handles one datagram from ICE, on the call's media thread. */
 void mcall_recv(media_call *call, uint8_t *p, size_t len)
 {
     int64_t now = mcall_now_ms();

@@ -135,8 +135,11 @@ int mdtls_ctx_new(mdtls_ctx **out)
     /* OpenSSL's return convention here is inverted: 0 means success. */
     if (SSL_CTX_set_tlsext_use_srtp(c->ssl_ctx, "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"))
         goto fail;
+    /* The suite's signature follows the peer's (server's) certificate:
+     * browsers use ECDSA, some endpoints RSA. */
     SSL_CTX_set_cipher_list(c->ssl_ctx, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
-                                        "ECDHE-ECDSA-CHACHA20-POLY1305");
+                                        "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256:"
+                                        "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305");
     c->out_meth = BIO_meth_new(BIO_TYPE_SOURCE_SINK | BIO_get_new_index(), "kk-dtls-out");
     if (!c->out_meth)
         goto fail;

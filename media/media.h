@@ -134,6 +134,7 @@ int media_pool_new(const media_cfg *cfg, media_pool **out);
 
 /* Ends every call with MEDIA_END_SHUTDOWN, waits for their files to be
  * finalized (on_finished delivered), joins the threads and frees the pool.
+ * A call whose start was still queued is finished on the calling thread.
  * Must not be called from a media thread. NULL is a no-op. */
 void media_pool_free(media_pool *pool);
 

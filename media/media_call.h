@@ -22,6 +22,7 @@ typedef struct mworker {
     GThread *thread;
     gint ncalls;             /* atomic: live calls, for placement */
     GList *calls;            /* media thread only */
+    bool stopping;           /* media thread only: the pool is being freed */
 } mworker;
 
 struct media_pool {

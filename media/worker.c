@@ -138,6 +138,7 @@ int media_pool_new(const media_cfg *cfg, media_pool **out)
 static gboolean worker_stop(gpointer data)
 {
     mworker *w = data;
+    w->stopping = true; /* a call whose start is still queued ends at once */
     while (w->calls) {
         media_call *c = w->calls->data;
         mcall_finish(c, MEDIA_END_SHUTDOWN); /* removes c from w->calls */

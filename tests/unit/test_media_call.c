@@ -303,6 +303,24 @@ static void pool_shutdown_ends_live_calls_with_shutdown(void **st)
     free(offer);
 }
 
+static void pool_free_right_after_call_new_still_finishes_the_call(void **st)
+{
+    (void)st;
+    for (int i = 0; i < 5; i++) {
+        media_pool *p = pool_start(0);
+        char *offer = read_offer();
+        seen s = {0};
+        media_call *c;
+        run_call(p, offer, &s, &c);
+        media_pool_free(p);
+        assert_int_equal(s.nfinished, 1);
+        assert_int_equal(s.reason, MEDIA_END_SHUTDOWN);
+        media_call_release(c);
+        free(s.answer);
+        free(offer);
+    }
+}
+
 static void rec_writes_a_file_and_sidecar_with_its_sha256(void **st)
 {
     (void)st;
@@ -392,6 +410,7 @@ int main(void)
         cmocka_unit_test(call_fails_on_a_flood_of_candidates),
         cmocka_unit_test(call_fails_when_ice_never_connects),
         cmocka_unit_test(pool_shutdown_ends_live_calls_with_shutdown),
+        cmocka_unit_test(pool_free_right_after_call_new_still_finishes_the_call),
         cmocka_unit_test(rec_writes_a_file_and_sidecar_with_its_sha256),
         cmocka_unit_test(end_reasons_have_stable_names_and_failure_flags),
     };
