@@ -149,7 +149,10 @@ int codec_gob_encode_resp(const codec_resp *resp, kk_buf *out);
 /* Decodes a gob stream holding type definitions and one value of a struct
  * type; fields are matched by name as Go does, unknown fields of any type
  * are skipped, missing ones are zero. Views point into in. Trailing bytes
- * after the value are an error (KK_EPROTO). */
+ * after the value are an error (KK_EPROTO); a stream with definitions but
+ * no value yet is KK_EAGAIN, like a truncated one. Allocates nothing (its
+ * state is on the stack); codec/gob_int.h names the internal limits
+ * (struct fields per frame, message size). */
 int codec_gob_decode_req(const uint8_t *in, size_t len, codec_req *out);
 int codec_gob_decode_resp(const uint8_t *in, size_t len, codec_resp *out);
 
