@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "adminv1.h"
+#include "media.h"
 #include "app.h"
 #include "metrics.h"
 #include "rconn.h"
@@ -30,6 +31,8 @@ struct relay {
     kk_log_ctx log;
     metric_series *m_rtt;
     adminv1_ops v1; /* /v1/tenants, /v1/reload, .../reconnect (adminv1.h) */
+    media_pool *media; /* ONE per process, when recordings.dir is set (calls.h) */
+    size_t draining;   /* tenants whose calls are still ending + 1 while starting */
 };
 
 /* Redis round-trip buckets, seconds: loopback answers in ~0.1 ms; a slow
@@ -63,6 +66,7 @@ static int add_tenant(relay *r, const cfg_tenant *tc)
         .metrics = app_metrics(r->a),
         .instance_id = app_config(r->a)->instance.id,
         .shard = app_shard(r->a),
+        .media = r->media,
     };
     char err[256] = "";
     tenant *t = tenant_new(&env, tc, err, sizeof err);
@@ -98,6 +102,44 @@ static void v1_reload(void *ud)
     app_request_reload(((relay *)ud)->a);
 }
 
+/* Creates the process's media pool from the "media" and "recordings"
+ * sections (no pool without recordings.dir: calls are then ignored). STUN
+ * takes the first "[stun:]IP:port" entry; TURN entries are not used yet. */
+static int media_start(relay *r, const kk_config *cfg)
+{
+    if (!cfg->recordings.dir)
+        return 0;
+    char stun[128] = "";
+    unsigned long stun_port = 0;
+    if (cfg->media.n_stun) {
+        const char *s = cfg->media.stun[0];
+        if (strncmp(s, "stun:", 5) == 0)
+            s += 5;
+        snprintf(stun, sizeof stun, "%s", s);
+        char *colon = strrchr(stun, ':');
+        if (colon) {
+            *colon = '\0';
+            stun_port = strtoul(colon + 1, NULL, 10);
+        }
+    }
+    if (cfg->media.n_turn)
+        KK_LOG_WARN(&r->log, "turn_ignored", KK_U("entries", cfg->media.n_turn));
+    media_cfg mc = {
+        .threads = cfg->media.threads,
+        .port_min = (uint16_t)cfg->media.port_min,
+        .port_max = (uint16_t)cfg->media.port_max,
+        .public_ip = cfg->media.public_ip,
+        .stun_host = stun[0] && stun_port ? stun : NULL,
+        .stun_port = (uint16_t)stun_port,
+        .recordings = cfg->recordings.dir,
+        .max_duration_ms = (int)cfg->recordings.max_duration_ms,
+    };
+    int rc = media_pool_new(&mc, &r->media);
+    if (rc < 0)
+        KK_LOG_ERROR(&r->log, "media_failed", KK_ERR(rc));
+    return rc;
+}
+
 /* app start hook: the client vhost, then the tenants. */
 static int relay_start(void *ud, app *a)
 {
@@ -129,6 +171,9 @@ static int relay_start(void *ud, app *a)
     if (app_admin(a) && adminv1_register(app_admin(a), &r->v1) < 0)
         KK_LOG_WARN(&r->log, "admin_routes_failed");
     const kk_config *cfg = app_config(a);
+    int mrc = media_start(r, cfg);
+    if (mrc < 0)
+        return mrc;
     for (size_t i = 0; i < cfg->n_tenants; i++) {
         int rc = add_tenant(r, &cfg->tenants[i]);
         if (rc < 0)
@@ -207,18 +252,40 @@ static void relay_stop_tenants(relay *r)
     r->n = 0;
 }
 
-/* app drain hook: nothing to finish yet (no recordings): stop logins. */
-static void relay_drain(void *ud, app *a)
+/* One tenant's calls are over; the last one stops the logins. */
+static void relay_calls_drained(void *ud)
 {
-    relay_stop_tenants(ud);
-    app_drain_done(a);
+    relay *r = ud;
+    if (--r->draining)
+        return;
+    relay_stop_tenants(r);
+    app_drain_done(r->a);
 }
 
-/* app stop hook. */
+/* app drain hook: live calls end (reason shutdown, hungUp sent, files
+ * finalized), then the logins stop. */
+static void relay_drain(void *ud, app *a)
+{
+    relay *r = ud;
+    r->a = a;
+    r->draining = 1;
+    for (size_t i = 0; i < r->n; i++) {
+        r->draining++; /* before: done may come at once */
+        if (!tenant_calls_drain(r->tenants[i], relay_calls_drained, r))
+            r->draining--;
+    }
+    relay_calls_drained(r);
+}
+
+/* app stop hook: the media pool first (it finishes every call, whose
+ * events the tenants then drop), then the tenants. */
 static void relay_stop(void *ud, app *a)
 {
+    relay *r = ud;
     (void)a;
-    relay_stop_tenants(ud);
+    media_pool_free(r->media);
+    r->media = NULL;
+    relay_stop_tenants(r);
 }
 
 /* Runs kkim-relay: argument parsing and the process are the app's. */

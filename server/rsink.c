@@ -30,6 +30,7 @@ struct rsink {
     char k_notif[RSINK_TENANT_MAX + 32];
     char k_hw[RSINK_TENANT_MAX + 32];
     char k_events[RSINK_TENANT_MAX + 32];
+    char k_calls[RSINK_TENANT_MAX + 32];
     char k_seen0[RSINK_TENANT_MAX + 32]; /* prefix "kkim:{T}:seen0:" */
     char events_maxlen[24];
     char sha[RS_S_COUNT][41];
@@ -87,6 +88,7 @@ rsink_new(rconn *rc, const char *tenant, const rsink_cfg *cfg)
     snprintf(rs->k_notif, sizeof rs->k_notif, "kkim:{%s}:notifications", tenant);
     snprintf(rs->k_hw, sizeof rs->k_hw, "kkim:{%s}:hw", tenant);
     snprintf(rs->k_events, sizeof rs->k_events, "kkim:{%s}:events", tenant);
+    snprintf(rs->k_calls, sizeof rs->k_calls, "kkim:{%s}:calls", tenant);
     snprintf(rs->k_seen0, sizeof rs->k_seen0, "kkim:{%s}:seen0:", tenant);
     snprintf(rs->events_maxlen, sizeof rs->events_maxlen, "%llu",
              (unsigned long long)rs->cfg.events_maxlen);
@@ -502,6 +504,31 @@ rsink_event(rsink *rs, const char *type, const char *const *kv, size_t npairs, r
     q->ud = ud;
     rs_arg(q, 0, "XADD");
     rs_arg(q, 1, rs->k_events);
+    rs_arg(q, 2, "MAXLEN");
+    rs_arg(q, 3, "~");
+    rs_arg(q, 4, rs->events_maxlen);
+    rs_arg(q, 5, "*");
+    rs_arg(q, 6, "type");
+    rs_arg(q, 7, type);
+    for (size_t i = 0; i < 2 * npairs; i++)
+        rs_arg(q, (int)(8 + i), kv[i] ? kv[i] : "");
+    return rs_send(q);
+}
+
+/* XADD kkim:{T}:calls MAXLEN ~ N * type <type> kv... (rsink.h). */
+int
+rsink_call_event(rsink *rs, const char *type, const char *const *kv, size_t npairs,
+                 rsink_done_fn cb, void *ud)
+{
+    if (!rs || !type || (npairs && !kv) || rs->freeing || npairs > 64)
+        return KK_EINVAL;
+    rs_req *q = rs_req_new(rs, RS_K_EVENT, (int)(8 + 2 * npairs));
+    if (!q)
+        return KK_ENOMEM;
+    q->cb = (void (*)(void))cb;
+    q->ud = ud;
+    rs_arg(q, 0, "XADD");
+    rs_arg(q, 1, rs->k_calls);
     rs_arg(q, 2, "MAXLEN");
     rs_arg(q, 3, "~");
     rs_arg(q, 4, rs->events_maxlen);

@@ -105,6 +105,12 @@ int rsink_hw_get(rsink *rs, const char *const *convs, size_t n, rsink_hw_fn cb, 
 int rsink_event(rsink *rs, const char *type, const char *const *kv, size_t npairs,
                 rsink_done_fn cb, void *ud);
 
+/* XADD kkim:{T}:calls MAXLEN ~ N (the events maxlen) * type <type> k1 v1
+ * ... (design §7: invited, accepted, media_started, ended, failed). cb may
+ * be NULL. Returns like rsink_append. */
+int rsink_call_event(rsink *rs, const char *type, const char *const *kv, size_t npairs,
+                     rsink_done_fn cb, void *ud);
+
 /* Calls of this sink waiting for Redis (backpressure). */
 size_t rsink_inflight(const rsink *rs);
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calls.h"
 #include "rconn.h"
 #include "shard.h"
 #include "tenant_int.h"
@@ -22,6 +23,12 @@ static void on_sess_state(void *owner, sess *s, sess_state from, sess_state to, 
 const char *tenant_id(const tenant *t)
 {
     return t->id;
+}
+
+/* Ends live recorded calls for a drain (tenant.h). */
+int tenant_calls_drain(tenant *t, void (*done)(void *ud), void *ud)
+{
+    return calls_drain(t->calls, done, ud);
 }
 
 /* Writes an event to kkim:{T}:events with the login and one extra pair. */
@@ -75,6 +82,7 @@ static tuser *user_add(tenant *t, const cfg_user *cu)
     u->user = strdup(cu->user_id);
     u->platform = cu->platform_id;
     u->sdk = cu->sdk;
+    u->record = cu->record == CFG_RECORD_AUTO;
     if (!u->user) {
         free(u);
         return NULL;
@@ -390,6 +398,11 @@ tenant *tenant_new(const tenant_env *env, const cfg_tenant *tc, char *err, size_
         tenant_free(t);
         return NULL;
     }
+    if (env->media) {
+        calls_env ce = { .loop = env->loop, .pool = env->media, .rs = t->rs, .tenant = t->id,
+                         .session_of = outbox_session_of, .ud = t };
+        t->calls = calls_new(&ce);
+    }
     for (size_t i = 0; i < tc->n_users; i++) {
         if (!shard_holds(env->shard, tc->id, tc->users[i].user_id))
             continue; /* another instance's static shard */
@@ -425,6 +438,7 @@ void tenant_free(tenant *t)
 {
     if (!t)
         return;
+    calls_free(t->calls); /* before the logins: they cancel its requests */
     users_free(t->rt);
     for (size_t i = 0; i < t->n_users; i++)
         user_free(t->users[i]);

@@ -46,6 +46,7 @@ typedef struct tenant_env {
     struct metrics *metrics;
     const char *instance_id; /* outbox consumer name; read by tenant_new only */
     const struct kk_shard *shard; /* static shard (shard.h); NULL = every user */
+    struct media_pool *media; /* call recording (calls.h); NULL = calls are ignored */
 } tenant_env;
 
 typedef struct tenant tenant;
@@ -70,6 +71,11 @@ double tenant_online_ratio(const tenant *t);
 int tenant_sessions_json(const tenant *t, const char *state, kk_buf *out, bool *first);
 
 const char *tenant_id(const tenant *t);
+
+/* Ends the tenant's recorded calls (reason shutdown) for a drain. Returns 0
+ * when none was live (done not called), else 1 and done(ud) is called once
+ * they are over (maybe already). */
+int tenant_calls_drain(tenant *t, void (*done)(void *ud), void *ud);
 
 /* The login of user (its first platform), or NULL when the tenant has no
  * such user. Borrowed: valid until the next reload or tenant_free. */

@@ -47,6 +47,7 @@ typedef struct tuser {
     sess *s;
     bool removed;
     bool dynamic;        /* from kkim:{T}:users (users.h), not the config */
+    bool record;         /* "record": "auto": pushes go to calls.h too */
     bool token_retried;  /* token invalid: re-read once, then park */
     bool synced;         /* kkim:{T}:synced has this user: resyncs fill from 1 */
     bool synced_known;   /* synced was read from Redis in this process */
@@ -70,6 +71,7 @@ struct tenant {
     struct outbox *ob;    /* send as users (outbox.h) */
     struct rconn *own_redis; /* the tenant's own "redis" (isolation), else NULL */
     struct users *rt;     /* run-time users from kkim:{T}:users (users.h) */
+    struct calls *calls;  /* recorded calls (calls.h), NULL without a media pool */
     tuser **users;
     size_t n_users, cap_users;
     uv_timer_t timer;

@@ -15,6 +15,7 @@
 
 #include <hiredis.h>
 
+#include "calls.h"
 #include "gwreq.h"
 #include "rconn.h"
 #include "sdkws.pb-c.h"
@@ -39,9 +40,11 @@ static treq *treq_new(tuser *u)
     return r;
 }
 
-/* Feeds every message of a PullMsgs map to convsync. */
+/* Feeds every message of a PullMsgs map to convsync; pushed 1601 and 110
+ * messages of a recording login also go to the calls (never pulled ones:
+ * NOTES §7 rule 20). */
 static void offer_map(tuser *u, size_t n, Kkim__PullMessageBySeqsResp__MsgsEntry **entries,
-                      bool notif)
+                      bool notif, bool push)
 {
     tenant *t = u->t;
     uint64_t now = uv_now(t->env.loop);
@@ -57,6 +60,9 @@ static void offer_map(tuser *u, size_t n, Kkim__PullMessageBySeqsResp__MsgsEntry
         if (!csync_get_hw(t->cs, conv, &hw))
             (void)csync_set_hw(t->cs, conv, 0, now);
         for (size_t j = 0; j < pm->n_msgs; j++) {
+            if (push && u->record && t->calls &&
+                (pm->msgs[j]->contenttype == 1601 || pm->msgs[j]->contenttype == 110))
+                calls_on_push(t->calls, u->user, u->platform, pm->msgs[j]);
             kk_msg *m = kk_msg_new(pm->msgs[j], conv, notif, u->via);
             if (!m) {
                 KK_LOG_WARN(&t->log, "bad_message", KK_S("conv", conv), KK_S("via", u->via));
@@ -76,14 +82,15 @@ static void offer_payload(tuser *u, const uint8_t *data, size_t len, const char 
                     KK_U("len", len));
         return;
     }
-    offer_map(u, r->n_msgs, r->msgs, false);
+    bool push = strcmp(what, "push") == 0;
+    offer_map(u, r->n_msgs, r->msgs, false, push);
     offer_map(u, r->n_notificationmsgs,
-              (Kkim__PullMessageBySeqsResp__MsgsEntry **)r->notificationmsgs, true);
+              (Kkim__PullMessageBySeqsResp__MsgsEntry **)r->notificationmsgs, true, push);
     kkim__pull_message_by_seqs_resp__free_unpacked(r, NULL);
 }
 
 /* Frames the gateway sends on its own: pushes feed the archive; 1004
- * signaling belongs to call recording (not in this build). */
+ * signaling goes to the calls of a recording login (calls.h). */
 void tenant__on_unsolicited(void *owner, sess *s, int32_t req_identifier, kk_view data)
 {
     tuser *u = owner;
@@ -91,6 +98,10 @@ void tenant__on_unsolicited(void *owner, sess *s, int32_t req_identifier, kk_vie
     if (req_identifier == 2001) {
         /* PushMessages and PullMessageBySeqsResp share field numbers and types. */
         offer_payload(u, data.p, data.len, "push");
+        return;
+    }
+    if (req_identifier == 1004 && u->record && u->t->calls) {
+        calls_on_signal_resp(u->t->calls, u->user, data);
         return;
     }
     KK_LOG_DEBUG(&u->t->log, "unsolicited", KK_I("reqIdentifier", req_identifier),

@@ -1,0 +1,291 @@
+#!/usr/bin/python3
+"""calls_chromium.py BUILD_DIR — a recorded call end to end (issue 6, design §7).
+
+The gateway simulator, Redis and the relay with user `agent` ("record":
+"auto"); headless Chromium with fake devices (tests/calls/caller.html) is the
+caller `cust`, logged in to the simulator over WebSocket (JSON sdk). Cases:
+  cancel   cust invites agent and cancels while the simulator holds its
+           pushes: kkim:{t}:calls has `invited` then an ending (ended/cancel,
+           or failed/call_not_found when the accept came first), and no
+           recording;
+  call     cust invites, gets the accept push, offers (110), applies the
+           answer and candidates from 110 pushes, streams 6 s, sends hungUp:
+           the stream has invited, accepted, media_started, ended(hungup);
+           the file is at <rec>/t/YYYY/MM/DD/<roomID>-cust.webm with VP8 +
+           Opus (ffprobe), its duration within ±10 % of the streaming time,
+           the audio not silent (volumedetect), the sidecar has the design
+           §7 keys and its sha256 is the file's;
+  sigterm  a call still streaming when the relay gets SIGTERM: the relay
+           exits 0, the stream has ended(shutdown) with a valid file.
+"""
+import datetime
+import hashlib
+import http.server
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kkit  # noqa: E402
+
+BUILD = os.path.abspath(sys.argv[1])
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+PAGE = os.path.join(ROOT, "tests", "calls", "caller.html")
+check = kkit.Checks()
+EVENTS = []  # (time, line) posted by the page
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        with open(PAGE, "rb") as f:
+            body = f.read()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        EVENTS.append((time.time(), self.rfile.read(n).decode(errors="replace")))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+def start_chromium(url, profile):
+    args = ["chromium", "--headless=new", "--no-sandbox", "--disable-gpu",
+            "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            "--autoplay-policy=no-user-gesture-required",
+            "--disable-features=WebRtcHideLocalIpsWithMdns",
+            "--user-data-dir=" + profile, "--no-first-run", "--remote-debugging-port=0", url]
+    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def stop_chromium(p):
+    if p and p.poll() is None:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)  # Chromium's own process group only
+        except ProcessLookupError:
+            pass
+        p.wait()
+
+
+def wait_event(prefix, timeout, since=0):
+    end = time.time() + timeout
+    while time.time() < end:
+        for i, (t, line) in enumerate(EVENTS[since:]):
+            if line.startswith(prefix) or line.startswith("error"):
+                return t, line, since + i
+        time.sleep(0.05)
+    return None, None, since
+
+
+def calls_of(redis, room=None):
+    out = []
+    for _, f in redis.stream("kkim:{t}:calls"):
+        d = {k.decode(): v.decode() for k, v in f.items()}
+        if room is None or d.get("roomID") == room:
+            out.append(d)
+    return out
+
+
+def wait_calls(redis, room, types, timeout):
+    end = time.time() + timeout
+    while time.time() < end:
+        evs = calls_of(redis, room)
+        if any(e["type"] in types for e in evs):
+            return evs
+        time.sleep(0.1)
+    return calls_of(redis, room)
+
+
+def session_online(admin, user):
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/v1/sessions" % admin, timeout=5) as r:
+            for s in json.loads(r.read())["sessions"]:
+                if s.get("user") == user and s.get("state") == "online":
+                    return True
+    except OSError:
+        pass
+    return False
+
+
+def probe(path):
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries",
+                          "stream=codec_name,codec_type:format=duration", "-of", "json", path],
+                         capture_output=True, text=True, timeout=60)
+    return json.loads(out.stdout or "{}")
+
+
+def max_volume(path):
+    out = subprocess.run(["ffmpeg", "-nostdin", "-v", "info", "-i", path, "-vn", "-af",
+                          "volumedetect", "-f", "null", "-"], capture_output=True, text=True,
+                         timeout=60)
+    m = re.search(r"max_volume: (-?[0-9.]+|-inf) dB", out.stderr)
+    return float(m.group(1)) if m and m.group(1) != "-inf" else -1000.0
+
+
+def check_file(env, ev, label, want_secs=None):
+    """Checks a finished call's recording and sidecar from its calls event."""
+    path = ev.get("file", "")
+    today = datetime.datetime.now(datetime.timezone.utc)
+    want = os.path.join(env.dir, "rec", "t", "%04d" % today.year, "%02d" % today.month,
+                        "%02d" % today.day, "%s-cust.webm" % ev["roomID"])
+    check(path == want and os.path.exists(path), "%s: file at the design §7 path (%s)" % (label, path))
+    if not os.path.exists(path):
+        return
+    p = probe(path)
+    codecs = sorted(s["codec_name"] for s in p.get("streams", []))
+    check(codecs == ["opus", "vp8"], "%s: streams VP8 + Opus (%s)" % (label, codecs))
+    dur = float(p.get("format", {}).get("duration", 0) or 0)
+    if want_secs:
+        check(abs(dur - want_secs) <= 0.1 * want_secs,
+              "%s: duration %.2f s within 10%% of the %.2f s streamed" % (label, dur, want_secs))
+    else:
+        check(dur >= 2.0, "%s: duration %.2f s >= 2 s" % (label, dur))
+    mv = max_volume(path)
+    check(mv > -30.0, "%s: audio not silent (max_volume %.1f dB)" % (label, mv))
+    side = ev.get("sidecar", "")
+    ok = os.path.exists(side)
+    check(ok and side == path[:-5] + ".json", "%s: sidecar beside the file" % label)
+    if ok:
+        with open(side) as f:
+            sc = json.load(f)
+        keys = ["tenant", "roomID", "caller", "callee", "startedAt", "endedAt", "endReason",
+                "tracks", "sha256"]
+        check(all(k in sc for k in keys), "%s: sidecar keys %s" % (label, sorted(sc)))
+        with open(path, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        check(sc.get("sha256") == digest and ev.get("sha256") == digest,
+              "%s: sidecar and event sha256 match the file" % label)
+        check(sc.get("roomID") == ev["roomID"] and sc.get("caller") == "cust"
+              and sc.get("callee") == "agent", "%s: sidecar names the room and parties" % label)
+
+
+def run(env):
+    ws, ctl, rp, admin = (kkit.free_port() for _ in range(4))
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    env.start_redis(rp, aof=False)
+    env.start_sim(ws, ctl, ["agent", "cust"])
+    tok_agent = env.sim("/tokens", {"userID": "agent", "platformID": 7})["token"]
+    tok_cust = env.sim("/tokens", {"userID": "cust", "platformID": 5})["token"]
+    with open(os.path.join(env.dir, "t.tokens"), "w") as f:
+        f.write("agent 7 %s\n" % tok_agent)
+    cfg = {"admin": {"listen": "127.0.0.1:%d" % admin}, "log": {"level": "info"},
+           "redis": {"url": "redis://127.0.0.1:%d/0" % rp},
+           "recordings": {"dir": os.path.join(env.dir, "rec")},
+           "media": {"threads": 1},
+           "tenants": [{"id": "t", "tokens": {"source": "file", "path": "t.tokens"},
+                        "gateway": {"url": "ws://127.0.0.1:%d" % ws, "sdkType": "go",
+                                    "platformID": 7},
+                        "users": [{"userID": "agent", "record": "auto"}]}]}
+    path = os.path.join(env.dir, "relay.json")
+    with open(path, "w") as f:
+        json.dump(cfg, f)
+    relay = env.start_relay(path)
+    kkit.wait_port(admin)
+    end = time.time() + 20
+    while time.time() < end and not session_online(admin, "agent"):
+        time.sleep(0.1)
+    check(session_online(admin, "agent"), "agent is online")
+    redis = kkit.Redis(rp)
+    base = "http://127.0.0.1:%d/caller.html?ws=127.0.0.1:%d&token=%s&user=cust&callee=agent" % (
+        srv.server_address[1], ws, tok_cust)
+
+    # --- cancel right after the invite -----------------------------------
+    # Pushes are held until the cancel is in, so the gateway still rings
+    # (else the relay's accept would win and the cancel find no call).
+    n0 = len(EVENTS)
+    env.sim("/pushes/pause", {})
+    chrome = start_chromium(base + "&cancel=1", os.path.join(env.dir, "prof1"))
+    try:
+        _, line, _ = wait_event("cancelled", 30, n0)
+    finally:
+        env.sim("/pushes/resume", {})
+        stop_chromium(chrome)
+    check(line is not None and line.startswith("cancelled 0"), "cancel: invite and cancel sent (%s)" % line)
+    room = None
+    for t, l in EVENTS[n0:]:
+        if l.startswith("invited "):
+            room = l.split()[1]
+    evs = wait_calls(redis, room, ("ended", "failed"), 10)
+    types = [e["type"] for e in evs]
+    final = evs[-1] if evs else {}
+    check(types[:1] == ["invited"] and (
+        (final.get("type") == "ended" and final.get("reason") == "cancel") or
+        (final.get("type") == "failed" and final.get("reason") == "call_not_found")),
+        "cancel: calls events %s end with %s/%s" % (types, final.get("type"), final.get("reason")))
+    check(not any(e.get("file") for e in evs), "cancel: no recording")
+
+    # --- a recorded call ------------------------------------------------------
+    n0 = len(EVENTS)
+    chrome = start_chromium(base + "&secs=6", os.path.join(env.dir, "prof2"))
+    try:
+        t_conn, line, i = wait_event("connected", 40, n0)
+        check(line == "connected", "call: ICE connected through the relay's answer (%s)" % line)
+        t_hung, line, _ = wait_event("hungup", 20, i + 1)
+        check(line is not None and line.startswith("hungup 0"), "call: hungUp sent (%s)" % line)
+        wait_event("closed", 10, i + 1)
+    finally:
+        stop_chromium(chrome)
+    room = next((l.split()[1] for _, l in EVENTS[n0:] if l.startswith("invited ")), None)
+    evs = wait_calls(redis, room, ("ended", "failed"), 15)
+    types = [e["type"] for e in evs]
+    check(types == ["invited", "accepted", "media_started", "ended"],
+          "call: calls events in order (%s)" % types)
+    fin = evs[-1] if evs else {}
+    check(fin.get("reason") == "hungup" and fin.get("user") == "agent" and fin.get("caller") == "cust",
+          "call: ended with reason hungup (%s)" % fin.get("reason"))
+    if fin.get("type") == "ended" and t_conn and t_hung:
+        check_file(env, fin, "call", t_hung - t_conn)
+        check(abs(int(fin.get("durationMs", 0)) / 1000.0 - (t_hung - t_conn)) <= 0.1 * (t_hung - t_conn),
+              "call: durationMs %s matches the streaming time" % fin.get("durationMs"))
+
+    # --- SIGTERM mid-call --------------------------------------------------------
+    n0 = len(EVENTS)
+    chrome = start_chromium(base + "&end=none", os.path.join(env.dir, "prof3"))
+    try:
+        t_conn, line, i = wait_event("connected", 40, n0)
+        check(line == "connected", "sigterm: call connected (%s)" % line)
+        time.sleep(4)
+        rc = env.stop("relay", signal.SIGTERM, timeout=30)
+        check(rc == 0, "sigterm: the relay drained and exited 0 (rc %s)" % rc)
+    finally:
+        stop_chromium(chrome)
+    room = next((l.split()[1] for _, l in EVENTS[n0:] if l.startswith("invited ")), None)
+    evs = calls_of(redis, room)
+    fin = evs[-1] if evs else {}
+    check(fin.get("type") == "ended" and fin.get("reason") == "shutdown",
+          "sigterm: ended with reason shutdown (%s/%s)" % (fin.get("type"), fin.get("reason")))
+    if fin.get("type") == "ended":
+        check_file(env, fin, "sigterm")
+    with open(env.log("relay"), errors="replace") as f:
+        text = f.read()
+    check("AddressSanitizer" not in text and "LeakSanitizer" not in text,
+          "the relay's log has no sanitizer report")
+    redis.close()
+    srv.shutdown()
+    _ = relay
+
+
+def main():
+    if not shutil.which("chromium"):
+        print("calls_chromium: chromium missing")
+        sys.exit(1)
+    kkit.run_driver("calls_chromium", BUILD, run, check)
+
+
+if __name__ == "__main__":
+    main()
