@@ -9,7 +9,11 @@
 #     bob (js+gzip), carol (go+gzip)), with tokens minted by the simulator,
 #   - and a conversation injected through the simulator: a single chat, a
 #     group chat and a notification, then one message a second,
-# and shows the messages arriving in Redis with `kkimctl tail demo msgs`.
+#   - and a recorded call: dave, a headless Chromium with a fake camera and
+#     microphone (tests/calls/caller.html), calls carol, whom the relay
+#     answers and records (config: "record": "auto") for 8 seconds,
+# and shows the messages arriving in Redis with `kkimctl tail demo msgs`,
+# the call's events from `kkimctl tail demo calls`, and the recording.
 # Ctrl-C stops everything it started. --duration N stops after N seconds.
 set -euo pipefail
 
@@ -87,6 +91,42 @@ post /groups '{"groupID":"support","members":["alice","bob","dave","erin"]}' >/d
 post /inject '{"sendID":"dave","recvID":"alice","sessionType":1,"contentType":101,"text":"hi alice, it is dave"}' >/dev/null
 post /inject '{"sendID":"erin","groupID":"support","sessionType":3,"contentType":101,"text":"team, the build is green"}' >/dev/null
 post /inject '{"sendID":"dave","recvID":"bob","sessionType":4,"contentType":1400,"content":"{\"detail\":\"{\\\"notice\\\":\\\"maintenance at 22:00\\\"}\"}"}' >/dev/null
+
+# The call: the page logs in to the simulator as dave, invites carol, sends
+# its offer once the relay accepts, streams 8 s and hangs up.
+tokd=$(post /tokens '{"userID":"dave","platformID":5}' |
+       /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+/usr/bin/python3 -m http.server 10003 --bind 127.0.0.1 --directory "$ROOT/tests/calls" \
+  >"$RUN/pages.log" 2>&1 &
+PIDS+=($!)
+wait_port 10003
+"$B/tools/kkimctl" tail demo calls --from 0 &
+PIDS+=($!)
+chromium --headless=new --no-sandbox --disable-gpu --no-first-run \
+  --disable-background-networking --disable-component-update --disable-sync \
+  --use-fake-device-for-media-stream --use-fake-ui-for-media-stream \
+  --disable-features=WebRtcHideLocalIpsWithMdns --user-data-dir="$RUN/chromium" \
+  "http://127.0.0.1:10003/caller.html?ws=127.0.0.1:10001&token=$tokd&user=dave&callee=carol&secs=8" \
+  >"$RUN/chromium.log" 2>&1 &
+PIDS+=($!)
+(
+  # When the call has ended, show what was recorded.
+  for _ in $(seq 120); do
+    f=$(redis-cli -p 16379 --raw XREVRANGE 'kkim:{demo}:calls' + - COUNT 20 2>/dev/null |
+        /usr/bin/python3 -c 'import sys
+lines = sys.stdin.read().split("\n")
+for i, l in enumerate(lines):
+    if l == "file" and i + 1 < len(lines) and lines[i + 1]:
+        print(lines[i + 1]); break')
+    if [ -n "$f" ] && [ -f "$f" ]; then
+      echo "demo: recorded call: $f"
+      ffprobe -v error -show_entries stream=codec_name,codec_type:format=duration -of compact "$f"
+      exit 0
+    fi
+    sleep 1
+  done
+) &
+PIDS+=($!)
 
 start=$SECONDS
 i=0
