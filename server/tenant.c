@@ -469,8 +469,11 @@ int tenant_reload(tenant *t, const cfg_tenant *tc)
     for (size_t i = 0; i < t->n_users; i++) {
         tuser *u = t->users[i];
         bool found = u->dynamic; /* run-time users leave by SREM only */
-        for (size_t j = 0; j < tc->n_users && !found; j++)
+        for (size_t j = 0; j < tc->n_users && !found; j++) {
             found = strcmp(tc->users[j].user_id, u->user) == 0 && tc->users[j].platform_id == u->platform;
+            if (found) /* the recording policy may change without a new login */
+                u->record = tc->users[j].record == CFG_RECORD_AUTO;
+        }
         if (found) {
             t->users[keep++] = u;
             /* a parked login gets another chance after a reload */
