@@ -490,10 +490,10 @@ rsink_hw_get(rsink *rs, const char *const *convs, size_t n, rsink_hw_fn cb, void
     return rs_send(q);
 }
 
-/* Writes an event; see rsink.h. */
-int
-rsink_event(rsink *rs, const char *type, const char *const *kv, size_t npairs, rsink_done_fn cb,
-            void *ud)
+/* XADD key MAXLEN ~ N * type <type> kv...: the events and calls streams. */
+static int
+rs_xadd_event(rsink *rs, const char *key, const char *type, const char *const *kv,
+              size_t npairs, rsink_done_fn cb, void *ud)
 {
     if (!rs || !type || (npairs && !kv) || rs->freeing || npairs > 64)
         return KK_EINVAL;
@@ -503,7 +503,7 @@ rsink_event(rsink *rs, const char *type, const char *const *kv, size_t npairs, r
     q->cb = (void (*)(void))cb;
     q->ud = ud;
     rs_arg(q, 0, "XADD");
-    rs_arg(q, 1, rs->k_events);
+    rs_arg(q, 1, key);
     rs_arg(q, 2, "MAXLEN");
     rs_arg(q, 3, "~");
     rs_arg(q, 4, rs->events_maxlen);
@@ -515,29 +515,20 @@ rsink_event(rsink *rs, const char *type, const char *const *kv, size_t npairs, r
     return rs_send(q);
 }
 
-/* XADD kkim:{T}:calls MAXLEN ~ N * type <type> kv... (rsink.h). */
+/* Writes a session event to kkim:{T}:events; see rsink.h. */
+int
+rsink_event(rsink *rs, const char *type, const char *const *kv, size_t npairs, rsink_done_fn cb,
+            void *ud)
+{
+    return rs ? rs_xadd_event(rs, rs->k_events, type, kv, npairs, cb, ud) : KK_EINVAL;
+}
+
+/* Writes a call event to kkim:{T}:calls; see rsink.h. */
 int
 rsink_call_event(rsink *rs, const char *type, const char *const *kv, size_t npairs,
                  rsink_done_fn cb, void *ud)
 {
-    if (!rs || !type || (npairs && !kv) || rs->freeing || npairs > 64)
-        return KK_EINVAL;
-    rs_req *q = rs_req_new(rs, RS_K_EVENT, (int)(8 + 2 * npairs));
-    if (!q)
-        return KK_ENOMEM;
-    q->cb = (void (*)(void))cb;
-    q->ud = ud;
-    rs_arg(q, 0, "XADD");
-    rs_arg(q, 1, rs->k_calls);
-    rs_arg(q, 2, "MAXLEN");
-    rs_arg(q, 3, "~");
-    rs_arg(q, 4, rs->events_maxlen);
-    rs_arg(q, 5, "*");
-    rs_arg(q, 6, "type");
-    rs_arg(q, 7, type);
-    for (size_t i = 0; i < 2 * npairs; i++)
-        rs_arg(q, (int)(8 + i), kv[i] ? kv[i] : "");
-    return rs_send(q);
+    return rs ? rs_xadd_event(rs, rs->k_calls, type, kv, npairs, cb, ud) : KK_EINVAL;
 }
 
 /* Calls waiting for Redis. */
