@@ -200,6 +200,18 @@ class Env:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             return json.loads(r.read() or b"null")
 
+    def mint_tokens(self, name, users, platform=7):
+        """Mints a token per user at the simulator and writes <dir>/<name>.tokens
+        ("userID platformID token" lines) atomically, as a token file source
+        reads it. Returns {user: token}."""
+        toks = self.sim("/tokens", {"userIDs": users, "platformID": platform})["tokens"]
+        path = os.path.join(self.dir, name + ".tokens")
+        with open(path + ".tmp", "w") as f:
+            for u in users:
+                f.write("%s %d %s\n" % (u, platform, toks[u]))
+        os.replace(path + ".tmp", path)
+        return toks
+
     def seqlog(self):
         """Every (conversationID, seq) the simulator assigned."""
         out, since = [], 0

@@ -38,17 +38,6 @@ def tenant_of(conv):
     return None
 
 
-def write_tokens(env, tenant, users):
-    toks = env.sim("/tokens", {"userIDs": users, "platformID": 7})["tokens"]
-    path = os.path.join(env.dir, tenant + ".tokens")
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        for u in users:
-            f.write("%s 7 %s\n" % (u, toks[u]))
-    os.replace(tmp, path)
-    return toks
-
-
 def write_config(env, ws, redis_port, admin):
     def tenant(tid, users, sdk):
         return {"id": tid,
@@ -110,8 +99,8 @@ def run(env):
     env.sim("/groups", {"groupID": "ga1", "members": ["alpha1", "alpha2", "alpha5", "ext1"]})
     env.sim("/groups", {"groupID": "ga2", "members": ["alpha3", "alpha6", "ext2"]})
     env.sim("/groups", {"groupID": "gb1", "members": ["beta1", "beta2", "beta4", "ext2"]})
-    write_tokens(env, "alpha", ALPHA)
-    write_tokens(env, "beta", BETA)
+    env.mint_tokens("alpha", ALPHA)
+    env.mint_tokens("beta", BETA)
     cfg = write_config(env, ws, rp, admin)
     env.start_relay(cfg)
     kkit.wait_port(admin)
@@ -198,13 +187,13 @@ def chaos(env, step, cfg, admin):
         env.sim("/tokens/expire", {"token": old[2]})
         env.sim("/close", {"userID": "alpha1"})
         time.sleep(1.5)
-        write_tokens(env, "alpha", ALPHA)
+        env.mint_tokens("alpha", ALPHA)
         print("chaos: expire alpha1's token, close it, new token file", flush=True)
     elif kind == 7:
         # a kick invalidates every token issued so far: the file gets a new
         # one right after it (the relay's first retry gets 1002, re-reads)
         env.sim("/kick", {"userID": "beta2", "platformID": 7})
-        write_tokens(env, "beta", BETA)
+        env.mint_tokens("beta", BETA)
         print("chaos: kick beta2, then a new token in the file", flush=True)
 
 

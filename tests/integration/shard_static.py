@@ -56,13 +56,6 @@ def tenant_of(conv):
     return None
 
 
-def write_tokens(env, tenant, users):
-    toks = env.sim("/tokens", {"userIDs": users, "platformID": 7})["tokens"]
-    with open(os.path.join(env.dir, tenant + ".tokens"), "w") as f:
-        for u in users:
-            f.write("%s 7 %s\n" % (u, toks[u]))
-
-
 def write_config(env, ws, redis_port, admin, idx):
     def tenant(tid, users):
         return {"id": tid,
@@ -134,8 +127,8 @@ def run(env):
     env.start_sim(ws, ctl, ALPHA + BETA + RUNTIME + EXT)
     env.sim("/groups", {"groupID": "ga", "members": ALPHA[:12] + ["ext1"]})
     env.sim("/groups", {"groupID": "gb", "members": BETA + ["ext2"]})
-    write_tokens(env, "alpha", ALPHA + RUNTIME)
-    write_tokens(env, "beta", BETA)
+    env.mint_tokens("alpha", ALPHA + RUNTIME)
+    env.mint_tokens("beta", BETA)
     cfgs = [write_config(env, ws, rp, admins[i], i) for i in range(N)]
 
     everyone = {("alpha", u) for u in ALPHA + RUNTIME} | {("beta", u) for u in BETA}
