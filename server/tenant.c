@@ -216,6 +216,24 @@ static void pace_logins(tenant *t, uint64_t now)
     }
 }
 
+/* Stops or resumes reading on every login: backpressure or an exhausted
+ * ingest budget stops them, both must be over to resume. */
+static void apply_rx(tenant *t)
+{
+    for (size_t i = 0; i < t->n_users; i++)
+        sess_pause_rx(t->users[i]->s, t->paused || t->in.throttled);
+}
+
+/* Counts messages against limits.maxMsgsPerSec; stops reading at once
+ * when the budget is spent (tenant_int.h). */
+void tenant__ingested(tenant *t, size_t n)
+{
+    if (!ingest_take(&t->in, n, uv_now(t->env.loop)))
+        return;
+    KK_LOG_DEBUG(&t->log, "throttle_on", KK_U("maxMsgsPerSec", (uint64_t)t->in.rate));
+    apply_rx(t);
+}
+
 /* Pauses or resumes reading on every login (backpressure). */
 static void backpressure(tenant *t)
 {
@@ -233,8 +251,7 @@ static void backpressure(tenant *t)
     t->paused = pause;
     KK_LOG_INFO(&t->log, pause ? "backpressure_on" : "backpressure_off", KK_U("bufferedBytes", bytes),
                 KK_U("inflight", inflight));
-    for (size_t i = 0; i < t->n_users; i++)
-        sess_pause_rx(t->users[i]->s, pause);
+    apply_rx(t);
 }
 
 /* The tenant's timer: pacing, hole work, then 1 Hz heartbeats and resyncs. */
@@ -243,6 +260,8 @@ static void on_tick(uv_timer_t *h)
     tenant *t = h->data;
     uint64_t now = uv_now(t->env.loop);
     pace_logins(t, now);
+    if (ingest_refill(&t->in, now))
+        apply_rx(t);
     csync_tick(t->cs, now);
     backpressure(t);
     if (now - t->last_sec_ms < 1000)
@@ -421,6 +440,7 @@ tenant *tenant_new(const tenant_env *env, const cfg_tenant *tc, char *err, size_
     t->timer.data = t;
     t->bucket_ms = uv_now(env->loop);
     t->bucket = 1;
+    ingest_init(&t->in, tc->limits.max_msgs_per_sec, t->bucket_ms);
     uv_timer_start(&t->timer, on_tick, 0, TENANT_TICK_MS);
     runtime_users_start(t);
     KK_LOG_INFO(&t->log, "tenant_started", KK_U("users", t->n_users));
@@ -463,6 +483,8 @@ int tenant_reload(tenant *t, const cfg_tenant *tc)
 {
     char err[256] = "";
     t->cfg = tc;
+    if (ingest_set_rate(&t->in, tc->limits.max_msgs_per_sec, uv_now(t->env.loop)))
+        apply_rx(t);
     if (tok_store_reload(t->tokens, err, sizeof err) < 0)
         KK_LOG_WARN(&t->log, "token_reload_failed", KK_S("detail", err));
     size_t keep = 0;
@@ -512,11 +534,11 @@ double tenant_online_ratio(const tenant *t)
 
 /* Raises a counter series to v (stats are monotonic; metrics counters only
  * grow by increments). */
-static void counter_to(metric_series *s, uint64_t v)
+static void counter_to(metric_series *s, double v)
 {
     double cur = s ? metric_value(s) : 0;
-    if (s && (double)v > cur)
-        metric_inc(s, (double)v - cur);
+    if (s && v > cur)
+        metric_inc(s, v - cur);
 }
 
 /* Looks up (registering on first use) a series with labels tenant [,x]. */
@@ -576,6 +598,17 @@ void tenant_metrics_collect(const tenant *t, metrics *reg)
     metric_set(series(reg, false, "kkim_backpressure", "1 while logins stop reading.", t->id,
                       NULL, NULL),
                t->paused ? 1 : 0);
+    uint64_t now = uv_now(t->env.loop);
+    metric_set(series(reg, false, "kkim_throttled", "1 while logins stop reading: limits.maxMsgsPerSec spent.",
+                      t->id, NULL, NULL),
+               t->in.throttled ? 1 : 0);
+    counter_to(series(reg, true, "kkim_throttled_seconds_total",
+                      "Time logins stopped reading for limits.maxMsgsPerSec.", t->id, NULL, NULL),
+               (double)ingest_throttled_ms(&t->in, now) / 1000.0);
+    counter_to(series(reg, true, "kkim_messages_ingested_total",
+                      "Messages taken in from the gateway (pushes and pulls), counted by limits.maxMsgsPerSec.",
+                      t->id, NULL, NULL),
+               (double)t->in.msgs);
 }
 
 /* Appends the tenant's sessions as JSON objects (see tenant.h). */
@@ -673,7 +706,7 @@ int tenant_user_add(tenant *t, const char *user)
     if (!u)
         return KK_ENOMEM;
     u->dynamic = true;
-    if (t->paused)
+    if (t->paused || t->in.throttled)
         sess_pause_rx(u->s, true);
     KK_LOG_INFO(&t->log, "user_added", KK_S("user", user), KK_S("from", "redis"));
     return 1;

@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "convsync.h"
+#include "ingest.h"
 #include "log.h"
 #include "metrics.h"
 #include "rsink.h"
@@ -80,6 +81,7 @@ struct tenant {
     double bucket;
     uint64_t bucket_ms;
     bool paused;
+    ingest in;            /* limits.maxMsgsPerSec (ingest.h); in.throttled stops reads */
     uint64_t resync_interval_ms;
     char hw_key[160];     /* kkim:{T}:hw */
     char synced_key[160]; /* kkim:{T}:synced */
@@ -97,5 +99,7 @@ void tenant__on_unsolicited(void *owner, sess *s, int32_t req_identifier, kk_vie
 int tenant__csync_pull(void *ud, const char *conv, uint64_t from, uint64_t to, const char *via);
 tuser *tenant__find_via(const struct tenant *t, const char *via);
 void tenant__event(struct tenant *t, const char *type, const tuser *u, const char *k, const char *v);
+/* tenant.c: n messages were taken in (the ingest budget) */
+void tenant__ingested(struct tenant *t, size_t n);
 
 #endif
