@@ -7,7 +7,9 @@ KK_BENCH_B_MSGS (200) messages at 20/s. Phase 2 ("ghost"): the same while
 two users that no tenant logs in get KK_BENCH_A_RATE (20 000) msgs/s each:
 the simulator's and the machine's share alone. Phase 3 ("flood"): the same
 while tenant A's two logins get that flood. With A_LIMIT
-(> 0) tenant A gets "limits": {"maxMsgsPerSec": A_LIMIT}.
+(> 0) tenant A gets "limits": {"maxMsgsPerSec": A_LIMIT}. With
+KK_BENCH_SHARED_REDIS=1 neither tenant has its own "redis": both use the
+global connection.
 
 For each of B's messages, per stage (all clocks are this machine's):
   inject   the test's HTTP call → the simulator's sendTime
@@ -20,6 +22,7 @@ Prints "figure:" lines.
 import json
 import os
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
@@ -30,6 +33,7 @@ BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
 A_LIMIT = int(sys.argv[2]) if len(sys.argv) > 2 else 0
 B_MSGS = int(os.environ.get("KK_BENCH_B_MSGS", "200"))
 A_RATE = int(os.environ.get("KK_BENCH_A_RATE", "20000"))
+SHARED = os.environ.get("KK_BENCH_SHARED_REDIS") == "1"
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -82,14 +86,38 @@ def flood(env, users, secs):
                             "async": True})
 
 
-def phase(env, name, watcher, cpu):
+class Inflight:
+    """Samples tenant A's Redis calls in flight (kkim_redis_inflight) every
+    100 ms while B is driven: the queue B's appends wait behind when both
+    tenants share one connection."""
+
+    def __init__(self, admin):
+        self.admin, self.v, self.stop = admin, [], False
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def run(self):
+        while not self.stop:
+            self.v.append(it.metric(self.admin, "kkim_redis_inflight", "ia"))
+            time.sleep(0.1)
+
+    def done(self):
+        self.stop = True
+        self.t.join(2)
+        return max(self.v or [0]), sum(self.v) / max(1, len(self.v))
+
+
+def phase(env, admin, name, watcher, cpu):
     """Drives B for one phase and reports it; returns its stage lists."""
+    inf = Inflight(admin)
     cpu.start()
     sent = it.drive_b(env, watcher, B_MSGS, 0.05)
     c = cpu.stop()
+    imax, imean = inf.done()
     it.latencies(watcher, sent, timeout=60)
     st = stages(watcher, sent)
     report(name, st, c)
+    print("figure: %s A redis calls in flight: mean %.0f max %.0f" % (name, imean, imax))
     return st
 
 
@@ -101,26 +129,28 @@ def run(env):
     r = kkit.Redis(rp)
     for u, pw in (("ia", "pa"), ("ib", "pb")):
         r.cmd("ACL", "SETUSER", u, "on", ">" + pw, "~kkim:{%s}*" % u, "resetchannels", "+@all", "-@admin")
-    path = it.write_config(env, ws, rp, admin, {"maxMsgsPerSec": A_LIMIT} if A_LIMIT else None)
+    path = it.write_config(env, ws, rp, admin, {"maxMsgsPerSec": A_LIMIT} if A_LIMIT else None,
+                           own_redis=not SHARED)
     env.start_relay(path)
     it.wait_online(admin)
     watcher = it.Watcher(rp)
     cpu = Cpu(env, ("relay", "sim", "redis"))
     secs = B_MSGS * 0.05 + 1.0
-    print("figure: A limit %s, floods of %d msgs/s x 2 users, B %d msgs at 20/s per phase"
-          % (A_LIMIT or "none", A_RATE, B_MSGS))
+    print("figure: A limit %s, floods of %d msgs/s x 2 users, B %d msgs at 20/s per phase, %s"
+          % (A_LIMIT or "none", A_RATE, B_MSGS,
+             "both tenants on the global Redis connection" if SHARED else "a Redis connection per tenant"))
     try:
-        st1 = phase(env, "alone ", watcher, cpu)
+        st1 = phase(env, admin, "alone ", watcher, cpu)
         # the same flood into users no tenant logs in: the simulator's share
         flood(env, ("ig1", "ig2"), secs)
         time.sleep(0.5)
-        phase(env, "ghost ", watcher, cpu)
+        phase(env, admin, "ghost ", watcher, cpu)
         time.sleep(1.0)
         n0 = int(r.cmd("XLEN", "kkim:{ia}:msgs"))
         flood(env, ("ia1", "ia2"), secs)
         time.sleep(0.5)
         t0 = time.time()
-        st2 = phase(env, "flood ", watcher, cpu)
+        st2 = phase(env, admin, "flood ", watcher, cpu)
         a_rate = (int(r.cmd("XLEN", "kkim:{ia}:msgs")) - n0) / (time.time() - t0 + 0.5)
         print("figure: A archived %.0f msgs/s during the flood phase" % a_rate)
         print("figure: B p50 flood/alone %.1f, p99 flood/alone %.1f"

@@ -143,14 +143,16 @@ def pct(v, p):
     return v[min(len(v) - 1, int(len(v) * p))] if v else float("nan")
 
 
-def write_config(env, ws, rp, admin, limits_a=None, secret_a=SECRET):
+def write_config(env, ws, rp, admin, limits_a=None, secret_a=SECRET, own_redis=True):
     """Writes the relay's config: tenants ia and ib, each on its own Redis ACL
-    user; limits_a (a dict) becomes ia's "limits", secret_a its JWT secret.
-    Returns its path."""
+    user (without own_redis: both on the global "redis"); limits_a (a dict)
+    becomes ia's "limits", secret_a its JWT secret. Returns its path."""
     def tenant(tid, users, pw, secret=SECRET):
-        return {"id": tid, "gateway": {"url": "ws://127.0.0.1:%d" % ws, "platformID": 7},
-                "tokens": {"source": "jwt", "secret": secret}, "users": users, "backfill": "none",
-                "redis": {"url": "redis://127.0.0.1:%d/0" % rp, "username": tid, "password": pw}}
+        t = {"id": tid, "gateway": {"url": "ws://127.0.0.1:%d" % ws, "platformID": 7},
+             "tokens": {"source": "jwt", "secret": secret}, "users": users, "backfill": "none"}
+        if own_redis:
+            t["redis"] = {"url": "redis://127.0.0.1:%d/0" % rp, "username": tid, "password": pw}
+        return t
     ta = tenant("ia", ["ia1", "ia2"], "pa", secret_a)
     if limits_a:
         ta["limits"] = limits_a
