@@ -471,7 +471,7 @@ void sess_tick(sess *s, uint64_t now_ms)
         sess__end(s, SESS_BACKOFF, SESS_R_DEAD);
         return;
     }
-    for (sess_pending_req *r = s->pending; r; r = r->next) {
+    for (sess_pending_req *r = s->pending; r && !s->rx_paused; r = r->next) {
         if (now_ms >= r->deadline_ms) {
             KK_LOG_WARN(&s->log, "request_timeout", KK_I("reqIdentifier", r->req_identifier));
             sess__end(s, SESS_BACKOFF, SESS_R_TIMEOUT);
@@ -486,8 +486,10 @@ void sess_tick(sess *s, uint64_t now_ms)
     }
 }
 
-/* Stops/resumes reading (backpressure). While paused the dead-connection
- * check is suspended: silence is ours, not the gateway's. */
+/* Stops/resumes reading (backpressure, ingest budget). While paused the
+ * dead-connection and request-timeout checks are suspended, and a resume
+ * moves every pending deadline by the pause: the wait is ours, not the
+ * gateway's (answers sit unread behind it). */
 void sess_pause_rx(sess *s, bool paused)
 {
     if (s->rx_paused == paused)
@@ -495,8 +497,14 @@ void sess_pause_rx(sess *s, bool paused)
     s->rx_paused = paused;
     if (s->wsi)
         lws_rx_flow_control(s->wsi, paused ? 0 : 1);
-    if (!paused)
-        s->last_rx_ms = uv_now(s->loop);
+    uint64_t now = uv_now(s->loop);
+    if (paused) {
+        s->rx_paused_ms = now;
+        return;
+    }
+    s->last_rx_ms = now;
+    for (sess_pending_req *r = s->pending; r; r = r->next)
+        r->deadline_ms += now - s->rx_paused_ms;
 }
 
 /* ---- accessors ------------------------------------------------------------ */
