@@ -411,7 +411,9 @@ int sess_request(sess *s, int32_t req_identifier, const uint8_t *data, size_t le
     }
     r->incr = n;
     r->req_identifier = req_identifier;
-    r->deadline_ms = uv_now(s->loop) + (timeout_ms ? timeout_ms : s->cfg.request_timeout_ms);
+    /* Sent while reads are stopped: its clock starts when they resume. */
+    r->deadline_ms = (s->rx_paused ? s->rx_paused_ms : uv_now(s->loop)) +
+                     (timeout_ms ? timeout_ms : s->cfg.request_timeout_ms);
     r->done = done;
     r->ud = ud;
     if (s->pending_tail)
