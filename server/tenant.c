@@ -104,6 +104,13 @@ static tuser *user_add(tenant *t, const cfg_user *cu)
  * their callbacks still see a live record). */
 static void user_free(tuser *u)
 {
+    tenant *t = u->t;
+    for (size_t i = 0; u->thr_paused && i < t->n_thr; i++) {
+        if (t->thr[i] == u) {
+            t->thr[i] = t->thr[--t->n_thr]; /* order does not matter */
+            break;
+        }
+    }
     tenant__resync_stop(u);
     sess_free(u->s);
     free(u->user);
@@ -216,22 +223,37 @@ static void pace_logins(tenant *t, uint64_t now)
     }
 }
 
-/* Stops or resumes reading on every login: backpressure or an exhausted
- * ingest budget stops them, both must be over to resume. */
-static void apply_rx(tenant *t)
+/* Counts messages against limits.maxMsgsPerSec. While the budget is spent,
+ * a login that delivers stops reading: only logins that have traffic are
+ * touched, however many idle ones the tenant has (tenant_int.h). */
+void tenant__ingested(tuser *u, size_t n)
 {
-    for (size_t i = 0; i < t->n_users; i++)
-        sess_pause_rx(t->users[i]->s, t->paused || t->in.throttled);
+    tenant *t = u->t;
+    (void)ingest_take(&t->in, n, uv_now(t->env.loop));
+    if (!t->in.throttled || u->thr_paused)
+        return;
+    if (t->n_thr == t->cap_thr) {
+        size_t cap = t->cap_thr ? 2 * t->cap_thr : 16;
+        tuser **v = realloc(t->thr, cap * sizeof *v);
+        if (!v)
+            return; /* reads on; the debt still holds the rate */
+        t->thr = v;
+        t->cap_thr = cap;
+    }
+    t->thr[t->n_thr++] = u;
+    u->thr_paused = true;
+    sess_pause_rx(u->s, true);
 }
 
-/* Counts messages against limits.maxMsgsPerSec; stops reading at once
- * when the budget is spent (tenant_int.h). */
-void tenant__ingested(tenant *t, size_t n)
+/* The budget refilled: the logins it stopped read again (unless the
+ * tenant's backpressure holds them). */
+static void throttle_release(tenant *t)
 {
-    if (!ingest_take(&t->in, n, uv_now(t->env.loop)))
-        return;
-    KK_LOG_DEBUG(&t->log, "throttle_on", KK_U("maxMsgsPerSec", (uint64_t)t->in.rate));
-    apply_rx(t);
+    for (size_t i = 0; i < t->n_thr; i++) {
+        t->thr[i]->thr_paused = false;
+        sess_pause_rx(t->thr[i]->s, t->paused);
+    }
+    t->n_thr = 0;
 }
 
 /* Pauses or resumes reading on every login (backpressure). */
@@ -251,7 +273,8 @@ static void backpressure(tenant *t)
     t->paused = pause;
     KK_LOG_INFO(&t->log, pause ? "backpressure_on" : "backpressure_off", KK_U("bufferedBytes", bytes),
                 KK_U("inflight", inflight));
-    apply_rx(t);
+    for (size_t i = 0; i < t->n_users; i++)
+        sess_pause_rx(t->users[i]->s, pause || t->users[i]->thr_paused);
 }
 
 /* The tenant's timer: pacing, hole work, then 1 Hz heartbeats and resyncs. */
@@ -261,7 +284,7 @@ static void on_tick(uv_timer_t *h)
     uint64_t now = uv_now(t->env.loop);
     pace_logins(t, now);
     if (ingest_refill(&t->in, now))
-        apply_rx(t);
+        throttle_release(t);
     csync_tick(t->cs, now);
     backpressure(t);
     if (now - t->last_sec_ms < 1000)
@@ -463,6 +486,7 @@ void tenant_free(tenant *t)
     for (size_t i = 0; i < t->n_users; i++)
         user_free(t->users[i]);
     free(t->users);
+    free(t->thr);
     outbox_free(t->ob); /* after the logins: their requests are cancelled */
     csync_free(t->cs);
     rsink_free(t->rs);
@@ -484,7 +508,7 @@ int tenant_reload(tenant *t, const cfg_tenant *tc)
     char err[256] = "";
     t->cfg = tc;
     if (ingest_set_rate(&t->in, tc->limits.max_msgs_per_sec, uv_now(t->env.loop)))
-        apply_rx(t);
+        throttle_release(t);
     if (tok_store_reload(t->tokens, err, sizeof err) < 0)
         KK_LOG_WARN(&t->log, "token_reload_failed", KK_S("detail", err));
     size_t keep = 0;
@@ -706,7 +730,7 @@ int tenant_user_add(tenant *t, const char *user)
     if (!u)
         return KK_ENOMEM;
     u->dynamic = true;
-    if (t->paused || t->in.throttled)
+    if (t->paused)
         sess_pause_rx(u->s, true);
     KK_LOG_INFO(&t->log, "user_added", KK_S("user", user), KK_S("from", "redis"));
     return 1;
