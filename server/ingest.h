@@ -4,9 +4,9 @@
  * Every message taken in from the gateway (pushes and pull answers) costs
  * one token, whether or not the budget had it: reads cannot be undone, so
  * an overdraft becomes debt that the refill pays back before the tenant may
- * read again. The owner stops reading the tenant's sockets when
- * ingest_take reports a throttle and resumes when ingest_refill reports its
- * end; TCP keeps the unread data, nothing is dropped. Over any window of W
+ * read again. While `throttled` is set the owner stops reading (tenant.c:
+ * each login that delivers stops) and resumes when ingest_refill reports
+ * the end; TCP keeps the unread data, nothing is dropped. Over any window of W
  * seconds a tenant takes in at most rate * W + burst messages plus what was
  * already being delivered when its reads stopped (the overshoot, repaid).
  *
