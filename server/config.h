@@ -125,6 +125,7 @@ typedef struct cfg_tenant {
         uint64_t max_logins;        /* default 100000 */
         double logins_per_second;   /* default 200 */
         double sends_per_second;    /* default 1000 */
+        double max_msgs_per_sec;    /* ingest budget, 0 (default) = none */
         unsigned max_kicks;         /* default 3 */
         uint64_t kick_window_ms;    /* default 10 min */
     } limits;

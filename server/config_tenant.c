@@ -307,7 +307,7 @@ static void parse_stream_opts(cfg_vctx *c, json_t *obj, cfg_tenant *t)
 {
     static const char *const k_streams[] = { "maxlen", "retention", "partitions", NULL };
     static const char *const k_limits[] = { "maxLogins", "loginsPerSecond", "sendsPerSecond",
-                                            "maxKicks", "kickWindow", NULL };
+                                            "maxKicks", "kickWindow", "maxMsgsPerSec", NULL };
     json_t *empty = json_object(), *v = json_object_get(obj, "streams");
     size_t save = cfg__push(c, "streams");
     int64_t i64;
@@ -342,6 +342,7 @@ static void parse_stream_opts(cfg_vctx *c, json_t *obj, cfg_tenant *t)
     t->limits.max_logins = (uint64_t)i64;
     cfg__get_num(c, o, "loginsPerSecond", 0.001, 1e6, 200, &t->limits.logins_per_second);
     cfg__get_num(c, o, "sendsPerSecond", 0.001, 1e6, 1000, &t->limits.sends_per_second);
+    cfg__get_num(c, o, "maxMsgsPerSec", 0, 1e7, 0, &t->limits.max_msgs_per_sec);
     /* A login kicked more than maxKicks times within kickWindow is parked:
      * never fight another login (design §4). */
     cfg__get_int(c, o, "maxKicks", 0, 1000, 3, &i64);

@@ -411,7 +411,9 @@ int sess_request(sess *s, int32_t req_identifier, const uint8_t *data, size_t le
     }
     r->incr = n;
     r->req_identifier = req_identifier;
-    r->deadline_ms = uv_now(s->loop) + (timeout_ms ? timeout_ms : s->cfg.request_timeout_ms);
+    /* Sent while reads are stopped: its clock starts when they resume. */
+    r->deadline_ms = (s->rx_paused ? s->rx_paused_ms : uv_now(s->loop)) +
+                     (timeout_ms ? timeout_ms : s->cfg.request_timeout_ms);
     r->done = done;
     r->ud = ud;
     if (s->pending_tail)
@@ -471,7 +473,7 @@ void sess_tick(sess *s, uint64_t now_ms)
         sess__end(s, SESS_BACKOFF, SESS_R_DEAD);
         return;
     }
-    for (sess_pending_req *r = s->pending; r; r = r->next) {
+    for (sess_pending_req *r = s->pending; r && !s->rx_paused; r = r->next) {
         if (now_ms >= r->deadline_ms) {
             KK_LOG_WARN(&s->log, "request_timeout", KK_I("reqIdentifier", r->req_identifier));
             sess__end(s, SESS_BACKOFF, SESS_R_TIMEOUT);
@@ -486,8 +488,10 @@ void sess_tick(sess *s, uint64_t now_ms)
     }
 }
 
-/* Stops/resumes reading (backpressure). While paused the dead-connection
- * check is suspended: silence is ours, not the gateway's. */
+/* Stops/resumes reading (backpressure, ingest budget). While paused the
+ * dead-connection and request-timeout checks are suspended, and a resume
+ * moves every pending deadline by the pause: the wait is ours, not the
+ * gateway's (answers sit unread behind it). */
 void sess_pause_rx(sess *s, bool paused)
 {
     if (s->rx_paused == paused)
@@ -495,8 +499,14 @@ void sess_pause_rx(sess *s, bool paused)
     s->rx_paused = paused;
     if (s->wsi)
         lws_rx_flow_control(s->wsi, paused ? 0 : 1);
-    if (!paused)
-        s->last_rx_ms = uv_now(s->loop);
+    uint64_t now = uv_now(s->loop);
+    if (paused) {
+        s->rx_paused_ms = now;
+        return;
+    }
+    s->last_rx_ms = now;
+    for (sess_pending_req *r = s->pending; r; r = r->next)
+        r->deadline_ms += now - s->rx_paused_ms;
 }
 
 /* ---- accessors ------------------------------------------------------------ */

@@ -121,7 +121,10 @@ void sess_stop(sess *s, sess_state to, sess_reason why);
 int sess_request(sess *s, int32_t req_identifier, const uint8_t *data, size_t len,
                  unsigned timeout_ms, sess_done_fn done, void *ud);
 
-/* Stops or resumes reading from the socket (backpressure: Redis is slow). */
+/* Stops or resumes reading from the socket (backpressure: Redis is slow;
+ * the tenant's ingest budget is spent). While stopped, neither silence nor
+ * a late answer ends the connection; a resume moves the pending requests'
+ * deadlines by the time reads were stopped. */
 void sess_pause_rx(sess *s, bool paused);
 
 /* Called by the owner's 1 Hz sweep: heartbeats, dead-connection detection,

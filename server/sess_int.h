@@ -47,6 +47,7 @@ struct sess {
     unsigned attempts;
     bool handshake_failed;
     bool rx_paused;
+    uint64_t rx_paused_ms; /* when reads stopped: deadlines move by the pause */
     uint32_t rng;
     unsigned backoff_step_ms;
     uint64_t retry_at_ms;

@@ -104,6 +104,13 @@ static tuser *user_add(tenant *t, const cfg_user *cu)
  * their callbacks still see a live record). */
 static void user_free(tuser *u)
 {
+    tenant *t = u->t;
+    for (size_t i = 0; u->thr_paused && i < t->n_thr; i++) {
+        if (t->thr[i] == u) {
+            t->thr[i] = t->thr[--t->n_thr]; /* order does not matter */
+            break;
+        }
+    }
     tenant__resync_stop(u);
     sess_free(u->s);
     free(u->user);
@@ -216,6 +223,39 @@ static void pace_logins(tenant *t, uint64_t now)
     }
 }
 
+/* Counts messages against limits.maxMsgsPerSec. While the budget is spent,
+ * a login that delivers stops reading: only logins that have traffic are
+ * touched, however many idle ones the tenant has (tenant_int.h). */
+void tenant__ingested(tuser *u, size_t n)
+{
+    tenant *t = u->t;
+    (void)ingest_take(&t->in, n, uv_now(t->env.loop));
+    if (!t->in.throttled || u->thr_paused)
+        return;
+    if (t->n_thr == t->cap_thr) {
+        size_t cap = t->cap_thr ? 2 * t->cap_thr : 16;
+        tuser **v = realloc(t->thr, cap * sizeof *v);
+        if (!v)
+            return; /* reads on; the debt still holds the rate */
+        t->thr = v;
+        t->cap_thr = cap;
+    }
+    t->thr[t->n_thr++] = u;
+    u->thr_paused = true;
+    sess_pause_rx(u->s, true);
+}
+
+/* The budget refilled: the logins it stopped read again (unless the
+ * tenant's backpressure holds them). */
+static void throttle_release(tenant *t)
+{
+    for (size_t i = 0; i < t->n_thr; i++) {
+        t->thr[i]->thr_paused = false;
+        sess_pause_rx(t->thr[i]->s, t->paused);
+    }
+    t->n_thr = 0;
+}
+
 /* Pauses or resumes reading on every login (backpressure). */
 static void backpressure(tenant *t)
 {
@@ -234,7 +274,7 @@ static void backpressure(tenant *t)
     KK_LOG_INFO(&t->log, pause ? "backpressure_on" : "backpressure_off", KK_U("bufferedBytes", bytes),
                 KK_U("inflight", inflight));
     for (size_t i = 0; i < t->n_users; i++)
-        sess_pause_rx(t->users[i]->s, pause);
+        sess_pause_rx(t->users[i]->s, pause || t->users[i]->thr_paused);
 }
 
 /* The tenant's timer: pacing, hole work, then 1 Hz heartbeats and resyncs. */
@@ -243,6 +283,8 @@ static void on_tick(uv_timer_t *h)
     tenant *t = h->data;
     uint64_t now = uv_now(t->env.loop);
     pace_logins(t, now);
+    if (ingest_refill(&t->in, now))
+        throttle_release(t);
     csync_tick(t->cs, now);
     backpressure(t);
     if (now - t->last_sec_ms < 1000)
@@ -421,6 +463,7 @@ tenant *tenant_new(const tenant_env *env, const cfg_tenant *tc, char *err, size_
     t->timer.data = t;
     t->bucket_ms = uv_now(env->loop);
     t->bucket = 1;
+    ingest_init(&t->in, tc->limits.max_msgs_per_sec, t->bucket_ms);
     uv_timer_start(&t->timer, on_tick, 0, TENANT_TICK_MS);
     runtime_users_start(t);
     KK_LOG_INFO(&t->log, "tenant_started", KK_U("users", t->n_users));
@@ -443,6 +486,7 @@ void tenant_free(tenant *t)
     for (size_t i = 0; i < t->n_users; i++)
         user_free(t->users[i]);
     free(t->users);
+    free(t->thr);
     outbox_free(t->ob); /* after the logins: their requests are cancelled */
     csync_free(t->cs);
     rsink_free(t->rs);
@@ -463,6 +507,8 @@ int tenant_reload(tenant *t, const cfg_tenant *tc)
 {
     char err[256] = "";
     t->cfg = tc;
+    if (ingest_set_rate(&t->in, tc->limits.max_msgs_per_sec, uv_now(t->env.loop)))
+        throttle_release(t);
     if (tok_store_reload(t->tokens, err, sizeof err) < 0)
         KK_LOG_WARN(&t->log, "token_reload_failed", KK_S("detail", err));
     size_t keep = 0;
@@ -512,11 +558,11 @@ double tenant_online_ratio(const tenant *t)
 
 /* Raises a counter series to v (stats are monotonic; metrics counters only
  * grow by increments). */
-static void counter_to(metric_series *s, uint64_t v)
+static void counter_to(metric_series *s, double v)
 {
     double cur = s ? metric_value(s) : 0;
-    if (s && (double)v > cur)
-        metric_inc(s, (double)v - cur);
+    if (s && v > cur)
+        metric_inc(s, v - cur);
 }
 
 /* Looks up (registering on first use) a series with labels tenant [,x]. */
@@ -576,6 +622,17 @@ void tenant_metrics_collect(const tenant *t, metrics *reg)
     metric_set(series(reg, false, "kkim_backpressure", "1 while logins stop reading.", t->id,
                       NULL, NULL),
                t->paused ? 1 : 0);
+    uint64_t now = uv_now(t->env.loop);
+    metric_set(series(reg, false, "kkim_throttled", "1 while logins stop reading: limits.maxMsgsPerSec spent.",
+                      t->id, NULL, NULL),
+               t->in.throttled ? 1 : 0);
+    counter_to(series(reg, true, "kkim_throttled_seconds_total",
+                      "Time logins stopped reading for limits.maxMsgsPerSec.", t->id, NULL, NULL),
+               (double)ingest_throttled_ms(&t->in, now) / 1000.0);
+    counter_to(series(reg, true, "kkim_messages_ingested_total",
+                      "Messages taken in from the gateway (pushes and pulls), counted by limits.maxMsgsPerSec.",
+                      t->id, NULL, NULL),
+               (double)t->in.msgs);
 }
 
 /* Appends the tenant's sessions as JSON objects (see tenant.h). */

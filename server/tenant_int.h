@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "convsync.h"
+#include "ingest.h"
 #include "log.h"
 #include "metrics.h"
 #include "rsink.h"
@@ -51,6 +52,7 @@ typedef struct tuser {
     bool token_retried;  /* token invalid: re-read once, then park */
     bool synced;         /* kkim:{T}:synced has this user: resyncs fill from 1 */
     bool synced_known;   /* synced was read from Redis in this process */
+    bool thr_paused;     /* reads stopped by the ingest budget (in tenant.thr) */
     uint64_t kicks[TENANT_KICKS_MAX + 1];
     unsigned nkicks;
     unsigned gen;        /* connection generation: stale replies are ignored */
@@ -80,6 +82,9 @@ struct tenant {
     double bucket;
     uint64_t bucket_ms;
     bool paused;
+    ingest in;            /* limits.maxMsgsPerSec (ingest.h) */
+    tuser **thr;          /* logins stopped by the spent budget, resumed at refill */
+    size_t n_thr, cap_thr;
     uint64_t resync_interval_ms;
     char hw_key[160];     /* kkim:{T}:hw */
     char synced_key[160]; /* kkim:{T}:synced */
@@ -97,5 +102,7 @@ void tenant__on_unsolicited(void *owner, sess *s, int32_t req_identifier, kk_vie
 int tenant__csync_pull(void *ud, const char *conv, uint64_t from, uint64_t to, const char *via);
 tuser *tenant__find_via(const struct tenant *t, const char *via);
 void tenant__event(struct tenant *t, const char *type, const tuser *u, const char *k, const char *v);
+/* tenant.c: login u took in n messages (the ingest budget) */
+void tenant__ingested(tuser *u, size_t n);
 
 #endif

@@ -70,6 +70,7 @@ static void offer_map(tuser *u, size_t n, Kkim__PullMessageBySeqsResp__MsgsEntry
             }
             (void)csync_offer(t->cs, m, u->via, now);
         }
+        tenant__ingested(u, pm->n_msgs);
     }
 }
 

@@ -138,8 +138,29 @@ static void config_minimal_tenant_gets_documented_defaults(void **state)
     assert_int_equal(t->streams.partitions, 1);
     assert_int_equal(t->backfill, CFG_BACKFILL_NONE);
     assert_int_equal(t->limits.max_logins, 100000);
+    assert_true(t->limits.max_msgs_per_sec == 0); /* no ingest budget */
     assert_false(t->redis.set);
     cfg_free(cfg);
+}
+
+/* limits.maxMsgsPerSec is read as given; a negative one is an error. */
+static void config_limits_max_msgs_per_sec_is_read_and_checked(void **state)
+{
+    kk_config *cfg = NULL;
+    cfg_errors errs;
+    char b[600];
+    const char *good = "{\"tenants\":[{\"id\":\"t1\",\"gateway\":{\"url\":\"ws://gw:1\",\"platformID\":5},"
+                       "\"tokens\":{},\"limits\":{\"maxMsgsPerSec\":2500}}]}";
+    assert_int_equal(load(*state, good, &cfg, &errs), 0);
+    assert_true(cfg->tenants[0].limits.max_msgs_per_sec == 2500);
+    cfg_free(cfg);
+    const char *bad = "{\"tenants\":[{\"id\":\"t1\",\"gateway\":{\"url\":\"ws://gw:1\",\"platformID\":5},"
+                      "\"tokens\":{},\"limits\":{\"maxMsgsPerSec\":-1}}]}";
+    assert_int_equal(load(*state, bad, &cfg, &errs), KK_EINVAL);
+    assert_int_equal(errs.total, 1);
+    assert_string_equal(err_line(&errs, 0, b, sizeof b),
+                        "main.json:1:107: tenants[0].limits.maxMsgsPerSec: must be between 0 and 1e+07");
+    cfg_errors_free(&errs);
 }
 
 static void config_reports_every_error_with_line_and_column(void **state)
@@ -386,6 +407,7 @@ int main(void)
         cmocka_unit_test(config_demo_file_loads_with_its_three_users),
         cmocka_unit_test_setup_teardown(config_minimal_tenant_gets_documented_defaults, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(config_reports_every_error_with_line_and_column, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(config_limits_max_msgs_per_sec_is_read_and_checked, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(config_syntax_error_uses_jansson_position, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(config_secrets_come_from_env_and_file_and_never_reach_errors, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(config_reads_tenants_dir_and_users_file_relative_to_their_file, setup_dir, teardown_dir),

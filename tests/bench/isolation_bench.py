@@ -1,0 +1,171 @@
+"""isolation_bench.py BUILD_DIR [A_LIMIT] — tenant B's latency alone and during a
+flood of tenant A, in one run (docs/benchmarks.md "Tenant isolation").
+
+Two tenants on one relay, each with its own Redis ACL user (so its own Redis
+connection), on one redis-server and one simulator. Phase 1: B alone gets
+KK_BENCH_B_MSGS (200) messages at 20/s. Phase 2 ("ghost"): the same while
+two users that no tenant logs in get KK_BENCH_A_RATE (20 000) msgs/s each:
+the simulator's and the machine's share alone. Phase 3 ("flood"): the same
+while tenant A's two logins get that flood. With A_LIMIT
+(> 0) tenant A gets "limits": {"maxMsgsPerSec": A_LIMIT}. With
+KK_BENCH_SHARED_REDIS=1 neither tenant has its own "redis": both use the
+global connection.
+
+For each of B's messages, per stage (all clocks are this machine's):
+  inject   the test's HTTP call → the simulator's sendTime
+  relay    sendTime → the Redis stream entry ID (the ms Redis ran the XADD)
+  read     entry ID → the test's XREAD saw it
+and the total; plus CPU% of the relay, the simulator and Redis in each phase,
+and tenant A's archive rate (its stream's growth) during the flood.
+Prints "figure:" lines.
+"""
+import json
+import os
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import kkit  # noqa: E402
+import isolation_tenants as it  # noqa: E402
+
+BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
+A_LIMIT = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+B_MSGS = int(os.environ.get("KK_BENCH_B_MSGS", "200"))
+A_RATE = int(os.environ.get("KK_BENCH_A_RATE", "20000"))
+SHARED = os.environ.get("KK_BENCH_SHARED_REDIS") == "1"
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        v = f.read().rsplit(")", 1)[1].split()
+    return int(v[11]) + int(v[12])
+
+
+class Cpu:
+    """CPU% of the named processes between start() and stop()."""
+
+    def __init__(self, env, names):
+        self.pids = {n: env.procs[n].pid for n in names}
+
+    def start(self):
+        self.t0, self.c0 = time.time(), {n: cpu_ticks(p) for n, p in self.pids.items()}
+
+    def stop(self):
+        dt = time.time() - self.t0
+        return {n: 100.0 * (cpu_ticks(p) - self.c0[n]) / TICK / dt for n, p in self.pids.items()}
+
+
+def stages(watcher, sent):
+    """Per-stage latency lists (ms) of B's messages."""
+    out = {"inject": [], "relay": [], "read": [], "total": []}
+    for seq, t in sent:
+        if seq not in watcher.seen:
+            continue
+        seen, stime, eid_ms = watcher.seen[seq], watcher.send_ms[seq], watcher.eid_ms[seq]
+        out["inject"].append(stime - t * 1000)
+        out["relay"].append(eid_ms - stime)
+        out["read"].append(seen * 1000 - eid_ms)
+        out["total"].append((seen - t) * 1000)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def report(phase, st, cpu):
+    for k in ("total", "inject", "relay", "read"):
+        v = st[k]
+        print("figure: %s B %-6s p50 %.1f ms p99 %.1f ms max %.1f ms (n=%d)"
+              % (phase, k, it.pct(v, 0.5), it.pct(v, 0.99), v[-1] if v else -1, len(v)))
+    print("figure: %s cpu%% relay %.0f sim %.0f redis %.0f" % (phase, cpu["relay"], cpu["sim"], cpu["redis"]))
+
+
+def flood(env, users, secs):
+    """Starts an async flood of A_RATE msgs/s into each of users for secs."""
+    for u in users:
+        env.sim("/inject", {"sendID": "xa", "recvID": u, "rate": A_RATE, "durationMs": int(secs * 1000),
+                            "async": True})
+
+
+class Inflight:
+    """Samples tenant A's Redis calls in flight (kkim_redis_inflight) every
+    100 ms while B is driven: the queue B's appends wait behind when both
+    tenants share one connection."""
+
+    def __init__(self, admin):
+        self.admin, self.v, self.stop = admin, [], False
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def run(self):
+        while not self.stop:
+            self.v.append(it.metric(self.admin, "kkim_redis_inflight", "ia"))
+            time.sleep(0.1)
+
+    def done(self):
+        self.stop = True
+        self.t.join(2)
+        return max(self.v or [0]), sum(self.v) / max(1, len(self.v))
+
+
+def phase(env, admin, name, watcher, cpu):
+    """Drives B for one phase and reports it; returns its stage lists."""
+    inf = Inflight(admin)
+    cpu.start()
+    sent = it.drive_b(env, watcher, B_MSGS, 0.05)
+    c = cpu.stop()
+    imax, imean = inf.done()
+    it.latencies(watcher, sent, timeout=60)
+    st = stages(watcher, sent)
+    report(name, st, c)
+    print("figure: %s A redis calls in flight: mean %.0f max %.0f" % (name, imean, imax))
+    return st
+
+
+def run(env):
+    ws, ctl, rp, admin = (kkit.free_port() for _ in range(4))
+    env.start_redis(rp, aof=False)
+    env.start_sim(ws, ctl, ["ia1", "ia2", "ib1", "ib2", "ig1", "ig2", "xa", "xb"],
+                  ["-secret", it.SECRET, "-queue", "100000"])
+    r = kkit.Redis(rp)
+    for u, pw in (("ia", "pa"), ("ib", "pb")):
+        r.cmd("ACL", "SETUSER", u, "on", ">" + pw, "~kkim:{%s}*" % u, "resetchannels", "+@all", "-@admin")
+    path = it.write_config(env, ws, rp, admin, {"maxMsgsPerSec": A_LIMIT} if A_LIMIT else None,
+                           own_redis=not SHARED)
+    env.start_relay(path)
+    it.wait_online(admin)
+    watcher = it.Watcher(rp)
+    cpu = Cpu(env, ("relay", "sim", "redis"))
+    secs = B_MSGS * 0.05 + 1.0
+    print("figure: A limit %s, floods of %d msgs/s x 2 users, B %d msgs at 20/s per phase, %s"
+          % (A_LIMIT or "none", A_RATE, B_MSGS,
+             "both tenants on the global Redis connection" if SHARED else "a Redis connection per tenant"))
+    try:
+        st1 = phase(env, admin, "alone ", watcher, cpu)
+        # the same flood into users no tenant logs in: the simulator's share
+        flood(env, ("ig1", "ig2"), secs)
+        time.sleep(0.5)
+        phase(env, admin, "ghost ", watcher, cpu)
+        time.sleep(1.0)
+        n0 = int(r.cmd("XLEN", "kkim:{ia}:msgs"))
+        flood(env, ("ia1", "ia2"), secs)
+        time.sleep(0.5)
+        t0 = time.time()
+        st2 = phase(env, admin, "flood ", watcher, cpu)
+        a_rate = (int(r.cmd("XLEN", "kkim:{ia}:msgs")) - n0) / (time.time() - t0 + 0.5)
+        print("figure: A archived %.0f msgs/s during the flood phase" % a_rate)
+        print("figure: B p50 flood/alone %.1f, p99 flood/alone %.1f"
+              % (it.pct(st2["total"], 0.5) / max(0.01, it.pct(st1["total"], 0.5)),
+                 it.pct(st2["total"], 0.99) / max(0.01, it.pct(st1["total"], 0.99))))
+    finally:
+        watcher.stop = True
+        watcher.t.join(2)
+    r.close()
+    env.stop("relay")
+
+
+def main():
+    kkit.run_driver("isolation_bench", BUILD, run, kkit.Checks(), logs=("relay",))
+
+
+if __name__ == "__main__":
+    main()
