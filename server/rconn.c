@@ -12,6 +12,7 @@
 
 #include "kk_err.h"
 #include "log.h"
+#include "rclus.h"
 
 enum rc_state { RC_IDLE, RC_RESOLVING, RC_CONNECTING, RC_HANDSHAKE, RC_UP, RC_BACKOFF, RC_CLOSING };
 
@@ -51,6 +52,7 @@ struct rconn {
     void *closed_ud;
     void (*on_rtt)(void *ud, double seconds);
     void *rtt_ud;
+    rclus *cl;                   /* ?cluster=1: every call goes there */
 };
 
 static void rc_schedule_reconnect(rconn *rc);
@@ -96,6 +98,16 @@ int rconn_new(uv_loop_t *loop, const rconn_opts *o, rconn_state_fn on_state, voi
     uv_timer_init(loop, &rc->cmd_timer);
     rc->timer.data = rc->cmd_timer.data = rc;
     rc->handles_open = 2;
+    if (rc->url.cluster) {
+        rconn_opts co = *o;
+        co.url = &rc->url;
+        int r = rclus_new(loop, &co, on_state, ud, &rc->cl);
+        if (r != 0) {
+            rconn_close(rc, NULL, NULL);
+            return r;
+        }
+        rc->handles_open++;
+    }
     *out = rc;
     return 0;
 }
@@ -105,6 +117,8 @@ void rconn_set_rtt_observer(rconn *rc, void (*fn)(void *ud, double seconds), voi
 {
     rc->on_rtt = fn;
     rc->rtt_ud = ud;
+    if (rc->cl)
+        rclus_set_rtt_observer(rc->cl, fn, ud);
 }
 
 /* Reports a state change to the owner. */
@@ -383,6 +397,8 @@ int rconn_start(rconn *rc)
     unsigned char buf[16];
     if (!rc || rc->st == RC_CLOSING)
         return KK_EINVAL;
+    if (rc->cl)
+        return rclus_start(rc->cl);
     rc->reason[0] = '\0';
     if (inet_pton(AF_INET, rc->url.host, buf) == 1 || inet_pton(AF_INET6, rc->url.host, buf) == 1) {
         size_t n = strlen(rc->url.host); /* an IP literal: at most 45 bytes */
@@ -410,6 +426,8 @@ int rconn_cmd(rconn *rc, int argc, const char **argv, const size_t *argvlen,
 {
     if (!rc || !cb || argc < 1)
         return KK_EINVAL;
+    if (rc->cl)
+        return rclus_cmd(rc->cl, argc, argv, argvlen, cb, ud);
     if (rc->st != RC_UP || !rc->ac)
         return KK_EAGAIN;
     rc_req *req = calloc(1, sizeof *req);
@@ -436,7 +454,7 @@ int rconn_cmd(rconn *rc, int argc, const char **argv, const size_t *argvlen,
 /* True while up. */
 bool rconn_is_up(const rconn *rc)
 {
-    return rc && rc->st == RC_UP;
+    return rc && (rc->cl ? rclus_is_up(rc->cl) : rc->st == RC_UP);
 }
 
 /* The connection's URL (rconn.h). */
@@ -448,7 +466,7 @@ const rurl *rconn_url(const rconn *rc)
 /* Commands pending. */
 size_t rconn_inflight(const rconn *rc)
 {
-    return rc ? rc->inflight : 0;
+    return rc ? (rc->cl ? rclus_inflight(rc->cl) : rc->inflight) : 0;
 }
 
 /* Frees once every handle closed and no resolve is pending. */
@@ -473,6 +491,14 @@ static void rc_on_handle_closed(uv_handle_t *h)
     rc_maybe_free(rc);
 }
 
+/* The cluster router finished closing. */
+static void rc_on_cluster_closed(void *ud)
+{
+    rconn *rc = ud;
+    rc->handles_open--;
+    rc_maybe_free(rc);
+}
+
 /* Closes everything; pending commands get KK_ECANCELED. */
 void rconn_close(rconn *rc, void (*closed_cb)(void *ud), void *ud)
 {
@@ -481,6 +507,8 @@ void rconn_close(rconn *rc, void (*closed_cb)(void *ud), void *ud)
     rc->st = RC_CLOSING;
     rc->closed_cb = closed_cb;
     rc->closed_ud = ud;
+    if (rc->cl)
+        rclus_close(rc->cl, rc_on_cluster_closed, rc);
     rc_drop_context(rc); /* runs rc_on_reply(NULL) → KK_ECANCELED for each */
     for (rc_req *r = rc->head; r; r = r->next)
         rc_req_finish(r, KK_ECANCELED, NULL);

@@ -81,7 +81,6 @@ struct tenant {
     uint64_t bucket_ms;
     bool paused;
     uint64_t resync_interval_ms;
-    char hw_key[160];     /* kkim:{T}:hw */
     char synced_key[160]; /* kkim:{T}:synced */
     /* metrics */
     uint64_t frames_in, frames_out; /* all logins, incremented by sess */

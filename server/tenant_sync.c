@@ -298,8 +298,10 @@ static void store_start(tenant *t, const char *conv, uint64_t hw)
         return;
     st->t = t;
     memcpy(st->conv, conv, n + 1);
-    const char *argv[6] = { "EVAL", script, "1", t->hw_key, conv, num };
-    size_t lens[6] = { 4, sizeof script - 1, 1, strlen(t->hw_key), n, strlen(num) };
+    char key[256];
+    rsink_conv_key(t->rs, conv, "hw", key, sizeof key);
+    const char *argv[6] = { "EVAL", script, "1", key, conv, num };
+    size_t lens[6] = { 4, sizeof script - 1, 1, strlen(key), n, strlen(num) };
     if (rconn_cmd(t->env.redis, 6, argv, lens, on_start_hw, st) < 0)
         free(st);
 }
