@@ -332,7 +332,7 @@ static void rcl_on_reply(void *ud, int status, const struct redisReply *r)
         return;
     }
     if (reply->len >= 8 && memcmp(reply->str, "TRYAGAIN", 8) == 0) {
-        q->redirects++;
+        /* a migration in progress: bounded by the deadline, not counted */
         q->not_before = uv_now(cl->loop) + RCLUS_TRYAGAIN_MS;
         rcl_park(q);
         return;

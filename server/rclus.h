@@ -11,9 +11,9 @@
  * Replies: "MOVED slot host:port" updates the slot, asks for a new map and
  * resends there; "ASK slot host:port" sends ASKING + the command to that
  * node, once; "TRYAGAIN" (a multi-key command during a migration) resends
- * after RCLUS_TRYAGAIN_MS. None of these ran the command, so resending
- * keeps exactly-once. At most RCLUS_REDIRECTS_MAX redirections, then the
- * error reply is handed to the caller. A node whose connection fails makes
+ * after RCLUS_TRYAGAIN_MS until the command timeout. None of these ran the
+ * command, so resending keeps exactly-once. At most RCLUS_REDIRECTS_MAX
+ * MOVED/ASK redirections, then the error reply is handed to the caller. A node whose connection fails makes
  * the map be asked for again; the commands it had complete with KK_EIO, as
  * with a single connection (the caller cannot know whether they ran).
  *

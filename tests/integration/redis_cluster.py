@@ -1,0 +1,208 @@
+#!/usr/bin/python3
+"""redis_cluster.py BUILD_DIR [TOTAL] — exactly once on a Redis Cluster.
+
+A local 3-master Redis Cluster (redis-server --cluster-enabled, created
+with redis-cli --cluster create), the relay on it (redis://...?cluster=1)
+with two tenants of 8 stream partitions each, so one tenant's keys land on
+several masters. While TOTAL messages (default 20 000) are injected the
+driver migrates, one after the other, the slots of live partition keys
+(and of a tenant's {T} keys) to another master the way redis-cli does:
+SETSLOT IMPORTING on the target, SETSLOT MIGRATING on the source, MIGRATE
+key by key with pauses (the relay meanwhile gets ASK and TRYAGAIN), then
+SETSLOT NODE everywhere (the relay's map is then stale: MOVED).
+
+Then every partition stream together must hold each (conversationID, seq)
+of the simulator's log exactly once, in order, each conversation in its
+partition crc32(conversationID) mod 8; the targets must have seen ASKING
+(the relay followed ASK) and the relay must have answered MOVED by asking
+for the map again (CLUSTER SLOTS calls counted on the nodes).
+"""
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kkit  # noqa: E402
+import relay_completeness as rcmp  # noqa: E402  (users, message shapes, config)
+
+BUILD = os.path.abspath(sys.argv[1])
+TOTAL = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
+PARTITIONS = 8
+check = kkit.Checks()
+
+
+def main():
+    kkit.run_driver("redis_cluster", BUILD, run, check, logs=("relay",))
+
+
+def cmdstat(port, name):
+    """Calls of one command on a node (INFO commandstats), 0 when none."""
+    info = kkit.Redis(port).cmd("INFO", "commandstats").decode()
+    for line in info.splitlines():
+        if line.startswith("cmdstat_%s:calls=" % name):
+            return int(line.split("calls=")[1].split(",")[0])
+    return 0
+
+
+def owner(ports, slot):
+    """The port of the master serving slot."""
+    for first, last, master, *_ in kkit.Redis(ports[0]).cmd("CLUSTER", "SLOTS"):
+        if first <= slot <= last:
+            return int(master[1])
+    raise RuntimeError("slot %d has no master" % slot)
+
+
+def migrate(ports, key, log):
+    """Moves the slot of key to the next master, key by key, pausing
+    between keys so that the relay writes into a half-moved slot."""
+    r = {p: kkit.Redis(p) for p in ports}
+    slot = r[ports[0]].cmd("CLUSTER", "KEYSLOT", key)
+    src = owner(ports, slot)
+    dst = ports[(ports.index(src) + 1) % len(ports)]
+    ids = {p: r[p].cmd("CLUSTER", "MYID").decode() for p in ports}
+    r[dst].cmd("CLUSTER", "SETSLOT", slot, "IMPORTING", ids[src])
+    r[src].cmd("CLUSTER", "SETSLOT", slot, "MIGRATING", ids[dst])
+    moved = 0
+    while True:
+        keys = r[src].cmd("CLUSTER", "GETKEYSINSLOT", slot, 10)
+        if not keys:
+            break
+        for k in keys:
+            r[src].cmd("MIGRATE", "127.0.0.1", dst, "", 0, 5000, "KEYS", k)
+            moved += 1
+            time.sleep(0.3)
+    for p in [dst, src] + [p for p in ports if p not in (src, dst)]:
+        r[p].cmd("CLUSTER", "SETSLOT", slot, "NODE", ids[dst])
+    for c in r.values():
+        c.close()
+    log.append("slot %d of %s: %d keys %d -> %d" % (slot, key, moved, src, dst))
+
+
+def migrator(ports, keys, stop, log, errors):
+    """Migrates the slots of keys one after the other until stop is set."""
+    try:
+        i = 0
+        while not stop.is_set():
+            migrate(ports, keys[i % len(keys)], log)
+            i += 1
+            stop.wait(0.5)
+    except Exception as e:  # reported as a failed check by run()
+        errors.append(repr(e))
+
+
+def live_keys(env):
+    """The keys whose slots are moved: the msgs streams of alpha's three
+    busiest partitions and of beta's busiest (from the simulator's log so
+    far), and beta's {T} keys (events, synced, ...)."""
+    count = {}
+    for conv, _ in env.seqlog():
+        t = rcmp.tenant_of(conv)
+        if t and not conv.startswith("n_"):
+            key = "kkim:{%s:%d}:msgs" % (t, zlib.crc32(conv.encode()) % PARTITIONS)
+            count[key] = count.get(key, 0) + 1
+    busiest = sorted(count, key=lambda k: -count[k])
+    alpha = [k for k in busiest if k.startswith("kkim:{alpha:")][:3]
+    beta = [k for k in busiest if k.startswith("kkim:{beta:")][:1]
+    return alpha + beta + ["kkim:{beta}:events"]
+
+
+def run(env):
+    ports = [kkit.free_port() for _ in range(3)]
+    ws, ctl, admin = (kkit.free_port() for _ in range(3))
+    env.start_cluster(ports)
+    env.start_sim(ws, ctl, rcmp.ALPHA + rcmp.BETA + rcmp.EXT)
+    env.sim("/groups", {"groupID": "ga1", "members": ["alpha1", "alpha2", "alpha5", "ext1"]})
+    env.sim("/groups", {"groupID": "ga2", "members": ["alpha3", "alpha6", "ext2"]})
+    env.sim("/groups", {"groupID": "gb1", "members": ["beta1", "beta2", "beta4", "ext2"]})
+    env.mint_tokens("alpha", rcmp.ALPHA)
+    env.mint_tokens("beta", rcmp.BETA)
+    path = rcmp.write_config(env, ws, ports[0], admin)
+    with open(path) as f:
+        cfg = json.load(f)
+    cfg["redis"]["url"] = "redis://127.0.0.1:%d?cluster=1" % ports[0]
+    for t in cfg["tenants"]:
+        t["streams"] = {"partitions": PARTITIONS}
+    with open(path, "w") as f:
+        json.dump(cfg, f)
+    env.start_relay(path)
+    kkit.wait_port(admin)
+    n = len(rcmp.ALPHA) + len(rcmp.BETA)
+    check(rcmp.wait_online(env, admin, n), "all %d logins online over the cluster" % n)
+
+    spread = {owner(ports, kkit.Redis(ports[0]).cmd("CLUSTER", "KEYSLOT", k))
+              for k in kkit.stream_keys("alpha", "msgs", PARTITIONS)}
+    check(len(spread) >= 2, "alpha's %d msgs partitions live on %d masters" % (PARTITIONS, len(spread)))
+
+    slots_calls0 = sum(cmdstat(p, "cluster|slots") for p in ports)
+    stop, log, errors, keys = threading.Event(), [], [], []
+    th = None
+    shapes = rcmp.injections()
+    per_shape = max(1, TOTAL // 40 // len(shapes))
+    sent, step, t0 = 0, 0, time.time()
+    try:
+        while sent < TOTAL:
+            step += 1
+            for s in shapes:
+                if sent >= TOTAL:
+                    break
+                k = min(per_shape, TOTAL - sent)
+                r = env.sim("/inject", dict(s, count=k, text="m%d" % step))
+                if r.get("errCode"):
+                    raise RuntimeError("inject failed: %r" % r)
+                sent += k
+            if th is None:
+                keys = live_keys(env)
+                th = threading.Thread(target=migrator, args=(ports, keys, stop, log, errors))
+                th.start()
+            time.sleep(0.25)
+        # keep migrating until every key's slot moved at least once
+        while len(log) < len(keys) and th.is_alive():
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        if th:
+            th.join()
+    print("injected %d messages in %.1f s" % (sent, time.time() - t0), flush=True)
+    for line in log:
+        print("migrated:", line, flush=True)
+    check(not errors, "migrations ran without error %s" % errors)
+    check(len(log) >= len(keys), "%d slot migrations during the injection" % len(log))
+
+    truth = {"alpha": {}, "beta": {}}
+    seqlog = env.seqlog()
+    for conv, seq in seqlog:
+        t = rcmp.tenant_of(conv)
+        if t:
+            truth[t].setdefault(conv, set()).add(seq)
+    check(len(seqlog) == TOTAL, "simulator log holds %d seqs (%d injected)" % (len(seqlog), TOTAL))
+    cr = kkit.ClusterRedis(ports[0])
+    deadline = time.time() + 120
+    while True:
+        results = {t: kkit.check_streams(cr, t, truth[t], PARTITIONS) for t in truth}
+        if all(st["missing"] == 0 for _, st in results.values()) or time.time() > deadline:
+            break
+        time.sleep(2)
+    for t, (problems, st) in results.items():
+        print("%s: %s" % (t, json.dumps(st)))
+        for p in problems[:10]:
+            print("   ", p)
+        check(st["missing"] == 0, "%s: 0 lost" % t)
+        check(st["dups"] == 0, "%s: 0 duplicated" % t)
+        check(st["disorder"] == 0, "%s: in order per conversation" % t)
+        check(st["extra"] == 0, "%s: no conversation of another tenant" % t)
+        check(st["misplaced"] == 0, "%s: every conversation in its partition" % t)
+    cr.close()
+    asking = sum(cmdstat(p, "asking") for p in ports)
+    check(asking > 0, "the relay followed ASK (%d ASKING on the targets)" % asking)
+    slots_calls = sum(cmdstat(p, "cluster|slots") for p in ports) - slots_calls0
+    check(slots_calls > 0, "the relay reloaded the slot map after MOVED (%d CLUSTER SLOTS)" % slots_calls)
+    rc = env.stop("relay", signal.SIGTERM)
+    check(rc == 0, "relay exits 0 on SIGTERM (rc=%s)" % rc)
+
+
+if __name__ == "__main__":
+    main()
