@@ -345,6 +345,36 @@ def check_streams(redis, tenant, truth, partitions=1):
                       "misplaced": misplaced}
 
 
+def check_completeness(env, redis, tenants, tenant_of, check, expect, partitions=1, timeout=120):
+    """The ground truth from the simulator's log (conversations sorted to
+    tenants by tenant_of(conv), None = nobody's), then check_streams per
+    tenant until nothing is missing or timeout s passed, with one check
+    each: the log holds `expect` seqs; 0 lost, 0 duplicated, in order, no
+    other tenant's conversation, every conversation in its partition."""
+    truth = {t: {} for t in tenants}
+    log = env.seqlog()
+    for conv, seq in log:
+        t = tenant_of(conv)
+        if t:
+            truth[t].setdefault(conv, set()).add(seq)
+    check(len(log) == expect, "simulator log holds %d seqs (%d injected)" % (len(log), expect))
+    deadline = time.time() + timeout
+    while True:
+        results = {t: check_streams(redis, t, truth[t], partitions) for t in truth}
+        if all(st["missing"] == 0 for _, st in results.values()) or time.time() > deadline:
+            break
+        time.sleep(2)
+    for t, (problems, st) in results.items():
+        print("%s: %s" % (t, json.dumps(st)), flush=True)
+        for p in problems[:10]:
+            print("   ", p)
+        check(st["missing"] == 0, "%s: 0 lost" % t)
+        check(st["dups"] == 0, "%s: 0 duplicated" % t)
+        check(st["disorder"] == 0, "%s: in order per conversation" % t)
+        check(st["extra"] == 0, "%s: no conversation of another tenant" % t)
+        check(st["misplaced"] == 0, "%s: every conversation in its partition" % t)
+
+
 # --- hand-made gateway frames (for bad-input tests) --------------------------
 
 def _gob_uint(n):

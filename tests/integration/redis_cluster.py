@@ -172,29 +172,8 @@ def run(env):
     check(not errors, "migrations ran without error %s" % errors)
     check(len(log) >= len(keys), "%d slot migrations during the injection" % len(log))
 
-    truth = {"alpha": {}, "beta": {}}
-    seqlog = env.seqlog()
-    for conv, seq in seqlog:
-        t = rcmp.tenant_of(conv)
-        if t:
-            truth[t].setdefault(conv, set()).add(seq)
-    check(len(seqlog) == TOTAL, "simulator log holds %d seqs (%d injected)" % (len(seqlog), TOTAL))
     cr = kkit.ClusterRedis(ports[0])
-    deadline = time.time() + 120
-    while True:
-        results = {t: kkit.check_streams(cr, t, truth[t], PARTITIONS) for t in truth}
-        if all(st["missing"] == 0 for _, st in results.values()) or time.time() > deadline:
-            break
-        time.sleep(2)
-    for t, (problems, st) in results.items():
-        print("%s: %s" % (t, json.dumps(st)))
-        for p in problems[:10]:
-            print("   ", p)
-        check(st["missing"] == 0, "%s: 0 lost" % t)
-        check(st["dups"] == 0, "%s: 0 duplicated" % t)
-        check(st["disorder"] == 0, "%s: in order per conversation" % t)
-        check(st["extra"] == 0, "%s: no conversation of another tenant" % t)
-        check(st["misplaced"] == 0, "%s: every conversation in its partition" % t)
+    kkit.check_completeness(env, cr, ("alpha", "beta"), rcmp.tenant_of, check, TOTAL, PARTITIONS)
     cr.close()
     asking = sum(cmdstat(p, "asking") for p in ports)
     check(asking > 0, "the relay followed ASK (%d ASKING on the targets)" % asking)
