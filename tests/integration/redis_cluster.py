@@ -17,7 +17,6 @@ partition crc32(conversationID) mod 8; the targets must have seen ASKING
 (the relay followed ASK) and the relay must have answered MOVED by asking
 for the map again (CLUSTER SLOTS calls counted on the nodes).
 """
-import json
 import os
 import signal
 import sys
@@ -114,20 +113,8 @@ def run(env):
     ports = [kkit.free_port() for _ in range(3)]
     ws, ctl, admin = (kkit.free_port() for _ in range(3))
     env.start_cluster(ports)
-    env.start_sim(ws, ctl, rcmp.ALPHA + rcmp.BETA + rcmp.EXT)
-    env.sim("/groups", {"groupID": "ga1", "members": ["alpha1", "alpha2", "alpha5", "ext1"]})
-    env.sim("/groups", {"groupID": "ga2", "members": ["alpha3", "alpha6", "ext2"]})
-    env.sim("/groups", {"groupID": "gb1", "members": ["beta1", "beta2", "beta4", "ext2"]})
-    env.mint_tokens("alpha", rcmp.ALPHA)
-    env.mint_tokens("beta", rcmp.BETA)
-    path = rcmp.write_config(env, ws, ports[0], admin)
-    with open(path) as f:
-        cfg = json.load(f)
-    cfg["redis"]["url"] = "redis://127.0.0.1:%d?cluster=1" % ports[0]
-    for t in cfg["tenants"]:
-        t["streams"] = {"partitions": PARTITIONS}
-    with open(path, "w") as f:
-        json.dump(cfg, f)
+    path = rcmp.prepare(env, ws, ctl, ports[0], admin,
+                        redis_url="redis://127.0.0.1:%d?cluster=1" % ports[0], partitions=PARTITIONS)
     env.start_relay(path)
     kkit.wait_port(admin)
     n = len(rcmp.ALPHA) + len(rcmp.BETA)

@@ -96,19 +96,8 @@ def run(env):
                          len(kkit.Redis(p).cmd("SENTINEL", "sentinels", MASTER)) == 1
                          for p in (s1, s2)))
 
-    env.start_sim(ws, ctl, rcmp.ALPHA + rcmp.BETA + rcmp.EXT)
-    env.sim("/groups", {"groupID": "ga1", "members": ["alpha1", "alpha2", "alpha5", "ext1"]})
-    env.sim("/groups", {"groupID": "ga2", "members": ["alpha3", "alpha6", "ext2"]})
-    env.sim("/groups", {"groupID": "gb1", "members": ["beta1", "beta2", "beta4", "ext2"]})
-    env.mint_tokens("alpha", rcmp.ALPHA)
-    env.mint_tokens("beta", rcmp.BETA)
-    path = rcmp.write_config(env, ws, mp, admin)
-    with open(path) as f:
-        cfg = json.load(f)
-    cfg["redis"]["url"] = "redis-sentinel://127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d/%s" % (
-        dead, s1, s2, MASTER)
-    with open(path, "w") as f:
-        json.dump(cfg, f)
+    url = "redis-sentinel://127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d/%s" % (dead, s1, s2, MASTER)
+    path = rcmp.prepare(env, ws, ctl, mp, admin, redis_url=url)
     env.start_relay(path)
     kkit.wait_port(admin)
     n = len(rcmp.ALPHA) + len(rcmp.BETA)

@@ -92,16 +92,34 @@ def main():
     kkit.run_driver("relay_completeness", BUILD, run, check, logs=("relay", "sim"))
 
 
-def run(env):
-    ws, ctl, rp, admin = (kkit.free_port() for _ in range(4))
-    env.start_redis(rp)
+def prepare(env, ws, ctl, redis_port, admin, redis_url=None, partitions=None):
+    """Starts the simulator with the users and groups, writes both token
+    files and the relay config (redis.url and streams.partitions replaced
+    when given); returns the config path. Shared with the Redis Cluster and
+    Sentinel drivers."""
     env.start_sim(ws, ctl, ALPHA + BETA + EXT)
     env.sim("/groups", {"groupID": "ga1", "members": ["alpha1", "alpha2", "alpha5", "ext1"]})
     env.sim("/groups", {"groupID": "ga2", "members": ["alpha3", "alpha6", "ext2"]})
     env.sim("/groups", {"groupID": "gb1", "members": ["beta1", "beta2", "beta4", "ext2"]})
     env.mint_tokens("alpha", ALPHA)
     env.mint_tokens("beta", BETA)
-    cfg = write_config(env, ws, rp, admin)
+    path = write_config(env, ws, redis_port, admin)
+    if redis_url or partitions:
+        with open(path) as f:
+            cfg = json.load(f)
+        if redis_url:
+            cfg["redis"]["url"] = redis_url
+        for t in cfg["tenants"] if partitions else ():
+            t["streams"] = {"partitions": partitions}
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+    return path
+
+
+def run(env):
+    ws, ctl, rp, admin = (kkit.free_port() for _ in range(4))
+    env.start_redis(rp)
+    cfg = prepare(env, ws, ctl, rp, admin)
     env.start_relay(cfg)
     kkit.wait_port(admin)
     online = wait_online(env, admin, len(ALPHA) + len(BETA))
