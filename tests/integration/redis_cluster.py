@@ -17,8 +17,10 @@ partition crc32(conversationID) mod 8; the targets must have seen ASKING
 (the relay followed ASK) and the relay must have answered MOVED by asking
 for the map again (CLUSTER SLOTS calls counted on the nodes).
 """
+import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -109,6 +111,23 @@ def live_keys(env):
     return alpha + beta + ["kkim:{beta}:events"]
 
 
+def check_tail(env, cr, ports):
+    """kkimctl tail --partition on a node that does not hold the stream:
+    it follows MOVED and prints every entry of that partition."""
+    key = kkit.stream_keys("alpha", "msgs", PARTITIONS)[2]
+    want = cr.cmd("XLEN", key)
+    far = next(p for p in ports if p != owner(ports, kkit.Redis(ports[0]).cmd("CLUSTER", "KEYSLOT", key)))
+    out = subprocess.run([os.path.join(BUILD, "tools", "kkimctl"), "tail", "alpha", "msgs",
+                          "--partition", "2", "--from", "0", "--timeout", "1",
+                          "--redis", "redis://127.0.0.1:%d?cluster=1" % far],
+                         capture_output=True, text=True, timeout=60)
+    lines = out.stdout.splitlines()
+    check(out.returncode == 0 and want > 0 and len(lines) == want and
+          all(json.loads(x)["conversationID"] for x in lines),
+          "kkimctl tail --partition 2 via a far node prints its %d entries (got %d, rc %d)" % (
+              want, len(lines), out.returncode))
+
+
 def run(env):
     ports = [kkit.free_port() for _ in range(3)]
     ws, ctl, admin = (kkit.free_port() for _ in range(3))
@@ -161,6 +180,7 @@ def run(env):
 
     cr = kkit.ClusterRedis(ports[0])
     kkit.check_completeness(env, cr, ("alpha", "beta"), rcmp.tenant_of, check, TOTAL, PARTITIONS)
+    check_tail(env, cr, ports)
     cr.close()
     asking = sum(cmdstat(p, "asking") for p in ports)
     check(asking > 0, "the relay followed ASK (%d ASKING on the targets)" % asking)
