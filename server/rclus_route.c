@@ -149,6 +149,9 @@ int rclus_redirect_parse(const char *s, size_t len, int *slot, char *host, size_
     if (!colon || (size_t)(colon - hp) >= cap || colon - hp == 0 || end - colon < 2 ||
         end - colon > 6)
         return 0;
+    for (const char *c = hp; c < colon; c++)
+        if ((unsigned char)*c < 0x21) /* NUL, space, control: not a host */
+            return 0;
     int p = 0;
     for (const char *c = colon + 1; c < end; c++) {
         if (*c < '0' || *c > '9')

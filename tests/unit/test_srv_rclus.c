@@ -126,6 +126,9 @@ static void redirect_parser_reads_moved_and_ask_and_rejects_the_rest(void **stat
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(rclus_redirect_parse(bad[i], strlen(bad[i]), &slot, host, sizeof host, &port), 0);
+    /* a NUL or a space in the host is refused (found by fuzz_rclus) */
+    assert_int_equal(rclus_redirect_parse("MOVED 1 \0h:1", 12, &slot, host, sizeof host, &port), 0);
+    assert_int_equal(rclus_redirect_parse("MOVED 1 a b:1", 13, &slot, host, sizeof host, &port), 0);
     /* a host longer than the buffer is refused, not cut */
     assert_int_equal(rclus_redirect_parse(m, strlen(m), &slot, host, 5, &port), 0);
 }
