@@ -274,6 +274,21 @@ append_writes_entries_in_order_and_drops_replays(void **state)
     assert_int_equal(rsink_inflight(f->rs), 0);
 }
 
+/* Asserts that kkim:{t1}:events holds exactly one gap event, with these fields. */
+static void
+assert_one_gap_event(fx *f, const char *conv, const char *from, const char *to, const char *why)
+{
+    redisReply *r = redisCommand(f->sync, "XRANGE kkim:{t1}:events - +");
+    assert_int_equal(r->elements, 1);
+    const char *const ev[] = { "type", "gap", "conversationID", conv,
+                               "from", from, "to", to, "reason", why };
+    redisReply *fl = r->element[0]->element[1];
+    assert_int_equal(fl->elements, 10);
+    for (size_t i = 0; i < 10; i++)
+        assert_string_equal(fl->element[i]->str, ev[i]);
+    freeReplyObject(r);
+}
+
 static void
 gap_stops_the_batch_and_skip_steps_over_it(void **state)
 {
@@ -293,15 +308,7 @@ gap_stops_the_batch_and_skip_steps_over_it(void **state)
     run_until(f, &s.done);
     assert_true(s.advanced);
     assert_int_equal(s.hw, 4);
-    redisReply *r = redisCommand(f->sync, "XRANGE kkim:{t1}:events - +");
-    assert_int_equal(r->elements, 1);
-    static const char *const ev[] = { "type", "gap", "conversationID", "sg_g",
-                                      "from", "3", "to", "4", "reason", "placeholder" };
-    redisReply *fl = r->element[0]->element[1];
-    assert_int_equal(fl->elements, 10);
-    for (size_t i = 0; i < 10; i++)
-        assert_string_equal(fl->element[i]->str, ev[i]);
-    freeReplyObject(r);
+    assert_one_gap_event(f, "sg_g", "3", "4", "placeholder");
     g = append_range(f, "sg_g", 5, 6);
     assert_res(&g, 2, 0, 6, 0);
 }
@@ -434,16 +441,8 @@ partitions_keep_each_conversation_in_its_own_keys(void **state)
     assert_int_equal(k.hw, 5);
     while (rsink_inflight(f->rs) > 0) /* the gap event's XADD */
         uv_run(&f->loop, UV_RUN_ONCE);
-    redisReply *r = redisCommand(f->sync, "XRANGE kkim:{t1}:events - +");
-    assert_int_equal(r->elements, 1);
-    static const char *const ev[] = { "type", "gap", "conversationID", "sg_g",
-                                      "from", "3", "to", "5", "reason", "missing" };
-    redisReply *fl = r->element[0]->element[1];
-    assert_int_equal(fl->elements, 10);
-    for (size_t i = 0; i < 10; i++)
-        assert_string_equal(fl->element[i]->str, ev[i]);
-    freeReplyObject(r);
-    r = redisCommand(f->sync, "HGET kkim:{t1:3}:hw sg_g");
+    assert_one_gap_event(f, "sg_g", "3", "5", "missing");
+    redisReply *r = redisCommand(f->sync, "HGET kkim:{t1:3}:hw sg_g");
     assert_string_equal(r->str, "5");
     freeReplyObject(r);
 }
