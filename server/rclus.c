@@ -208,7 +208,8 @@ static void rcl_on_slots(void *ud, int status, const struct redisReply *reply)
         rcl_set_slot(cl, s, NULL);
     int n = status == 0 ? rclus_slots_walk(reply, rcl_on_range, &w) : status;
     if (n <= 0 || w.nomem) {
-        KK_LOG_WARN(&cl->log, "cluster_slots_failed", KK_S("node", asked->name), KK_ERR(n < 0 ? n : KK_EPROTO));
+        KK_LOG_WARN(&cl->log, "cluster_slots_failed", KK_S("node", asked->name),
+                    KK_ERR(n < 0 ? n : KK_EPROTO));
         cl->refresh_wanted = true;
         rcl_arm(cl);
         rcl_update_up(cl, "CLUSTER SLOTS failed");
@@ -227,7 +228,8 @@ static void rcl_refresh(rclus *cl)
     cl->refresh_wanted = true;
     rcl_arm(cl);
     uint64_t now = uv_now(cl->loop);
-    if (cl->refreshing || cl->closing || (cl->last_refresh && now - cl->last_refresh < RCL_REFRESH_GAP_MS))
+    if (cl->refreshing || cl->closing ||
+        (cl->last_refresh && now - cl->last_refresh < RCL_REFRESH_GAP_MS))
         return;
     for (rcl_node *n = cl->nodes; n; n = n->next) {
         if (!n->up)
@@ -360,7 +362,8 @@ static void rcl_send(rcl_req *q)
     }
     if (q->ask) {
         static const char *const asking[1] = { "ASKING" };
-        if (rconn_cmd(n->rc, 1, (const char **)asking, (const size_t[]){ 6 }, rcl_on_ignored_asking, NULL) != 0) {
+        if (rconn_cmd(n->rc, 1, (const char **)asking, (const size_t[]){ 6 },
+                      rcl_on_ignored_asking, NULL) != 0) {
             rcl_park(q);
             return;
         }

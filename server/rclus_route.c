@@ -113,7 +113,8 @@ int rclus_slots_walk(const redisReply *r,
         const redisReply *m = e->element[2];
         if (m->type != REDIS_REPLY_ARRAY || m->elements < 2 ||
             m->element[0]->type != REDIS_REPLY_STRING || !walk_int(m->element[1], 65535, &port) ||
-            port == 0 || m->element[0]->len >= 64 || strlen(m->element[0]->str) != m->element[0]->len)
+            port == 0 || m->element[0]->len >= 64 ||
+            strlen(m->element[0]->str) != m->element[0]->len)
             return KK_EPROTO;
         fn(ud, first, last, m->element[0]->str, port);
     }

@@ -94,8 +94,8 @@ static void rs_on_reply(void *ud, int status, const struct redisReply *r)
     }
     const rurl_hostport *hp = &s->url.sentinels[s->next - 1];
     if (!s->got)
-        snprintf(s->reason, sizeof s->reason, "Sentinel %.64s:%d %s master %.64s", hp->host, hp->port,
-                 status == 0 ? "does not know" : "gave no answer about", s->url.master);
+        snprintf(s->reason, sizeof s->reason, "Sentinel %.64s:%d %s master %.64s", hp->host,
+                 hp->port, status == 0 ? "does not know" : "gave no answer about", s->url.master);
     rs_step(s);
 }
 
@@ -112,8 +112,9 @@ static void rs_on_child_state(void *ud, bool up, const char *reason)
             return;
         reason = "cannot send the question";
     }
-    snprintf(s->reason, sizeof s->reason, "Sentinel %.64s:%d: %.100s", s->url.sentinels[s->next - 1].host,
-             s->url.sentinels[s->next - 1].port, reason ? reason : "down");
+    const rurl_hostport *hp = &s->url.sentinels[s->next - 1];
+    snprintf(s->reason, sizeof s->reason, "Sentinel %.64s:%d: %.100s", hp->host, hp->port,
+             reason ? reason : "down");
     rs_step(s);
 }
 

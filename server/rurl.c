@@ -288,7 +288,8 @@ static void red_hostport(char *buf, size_t cap, size_t *at, const char *host, in
 /* Loggable form of the URL. */
 void rurl_redacted(const rurl *u, char *buf, size_t cap)
 {
-    size_t at = (size_t)snprintf(buf, cap, "%s%s%s%s", u->nsentinels ? "redis-sentinel://" : "redis://",
+    size_t at = (size_t)snprintf(buf, cap, "%s%s%s%s",
+                                 u->nsentinels ? "redis-sentinel://" : "redis://",
                                  u->username ? u->username : "", u->password ? ":***" : "",
                                  (u->username || u->password) ? "@" : "");
     if (!u->nsentinels)

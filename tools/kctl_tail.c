@@ -205,7 +205,8 @@ int kctl_tail(int argc, char **argv)
     }
     long total = 0, idle_ms = 0;
     for (;;) {
-        redisReply *r = tail_command(&c, o.url, "XREAD COUNT 100 BLOCK 1000 STREAMS %s %s", key, last);
+        redisReply *r =
+            tail_command(&c, o.url, "XREAD COUNT 100 BLOCK 1000 STREAMS %s %s", key, last);
         if (!r) {
             if (c)
                 fprintf(stderr, "kkimctl: tail: Redis connection lost: %s\n", c->errstr);
