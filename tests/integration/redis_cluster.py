@@ -128,6 +128,23 @@ def check_tail(env, cr, ports):
               want, len(lines), out.returncode))
 
 
+def check_outbox(cr):
+    """Sending as users works over the cluster too (XGROUP, XREADGROUP
+    BLOCK, the result script): three outbox entries, three "sent" results."""
+    ids = [cr.cmd("XADD", "kkim:{beta}:outbox", "*", "sendID", "beta%d" % i, "recvID", "ext1",
+                  "content", '{"text":"over the cluster"}').decode() for i in (1, 2, 3)]
+    end = time.time() + 30
+    while True:
+        got = {}
+        for _, kv in cr.stream("kkim:{beta}:results"):
+            got.setdefault(kv[b"outboxID"].decode(), []).append(kv[b"status"].decode())
+        if all(i in got for i in ids) or time.time() > end:
+            break
+        time.sleep(0.2)
+    check(all(got.get(i) == ["sent"] for i in ids),
+          "3 outbox entries on the cluster, 3 results \"sent\" (%s)" % [got.get(i) for i in ids])
+
+
 def run(env):
     ports = [kkit.free_port() for _ in range(3)]
     ws, ctl, admin = (kkit.free_port() for _ in range(3))
@@ -181,6 +198,7 @@ def run(env):
     cr = kkit.ClusterRedis(ports[0])
     kkit.check_completeness(env, cr, ("alpha", "beta"), rcmp.tenant_of, check, TOTAL, PARTITIONS)
     check_tail(env, cr, ports)
+    check_outbox(cr)
     cr.close()
     asking = sum(cmdstat(p, "asking") for p in ports)
     check(asking > 0, "the relay followed ASK (%d ASKING on the targets)" % asking)
