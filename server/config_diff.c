@@ -86,7 +86,7 @@ static bool str_same(const char *a, const char *b)
 /* Compares two parsed Redis URLs, password included. */
 static bool rurl_same(const rurl *a, const rurl *b)
 {
-    char ra[1024], rb[1024]; /* the redacted form covers every field but the password */
+    char ra[4096], rb[4096]; /* redacted: every field but the password; 8 Sentinels fit */
     rurl_redacted(a, ra, sizeof ra);
     rurl_redacted(b, rb, sizeof rb);
     return strcmp(ra, rb) == 0 && kk_secret_same(a->password, b->password);
