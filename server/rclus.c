@@ -13,6 +13,9 @@
 #define RCL_TICK_MS 10
 /* Least time between two CLUSTER SLOTS requests. */
 #define RCL_REFRESH_GAP_MS 100
+/* While a master in the map is down: ask for the map this often (a
+ * failover promotes a replica; the map says so once it is done). */
+#define RCL_DOWN_REFRESH_MS 1000
 /* Longest host in a slot map or a redirect (IPv6 literal plus margin). */
 #define RCL_HOST_MAX 64
 
@@ -69,6 +72,7 @@ struct rclus {
 static void rcl_node_state(void *ud, bool up, const char *reason);
 static void rcl_send(rcl_req *q);
 static void rcl_tick(uv_timer_t *t);
+static void rcl_arm(rclus *cl);
 
 /* Creates the router with the seed node from the URL. */
 int rclus_new(uv_loop_t *loop, const rconn_opts *o, rconn_state_fn on_state, void *ud,
@@ -154,6 +158,8 @@ static void rcl_update_up(rclus *cl, const char *why)
     if (up == cl->up || cl->closing)
         return;
     cl->up = up;
+    if (!up)
+        rcl_arm(cl); /* the tick asks for the map until every master is up */
     if (cl->on_state)
         cl->on_state(cl->ud, up, why);
 }
@@ -392,9 +398,11 @@ static void rcl_tick(uv_timer_t *t)
             rcl_park(q);
         q = next;
     }
+    if (!cl->up && cl->have_map && now - cl->last_refresh >= RCL_DOWN_REFRESH_MS)
+        cl->refresh_wanted = true;
     if (cl->refresh_wanted)
         rcl_refresh(cl);
-    if (!cl->park_head && !cl->refresh_wanted)
+    if (!cl->park_head && !cl->refresh_wanted && (cl->up || !cl->have_map))
         uv_timer_stop(&cl->timer);
 }
 

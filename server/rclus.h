@@ -15,7 +15,9 @@
  * command, so resending keeps exactly-once. At most RCLUS_REDIRECTS_MAX
  * MOVED/ASK redirections, then the error reply is handed to the caller. A node whose connection fails makes
  * the map be asked for again; the commands it had complete with KK_EIO, as
- * with a single connection (the caller cannot know whether they ran).
+ * with a single connection (the caller cannot know whether they ran); while
+ * a master of the map is down the map is asked for every second, so a
+ * replica promoted by the cluster's failover takes over.
  *
  * Up: the map is known and every master in it is up. Thread: loop only.
  */

@@ -177,9 +177,10 @@ class Env:
                 raise RuntimeError("redis on port %d never answered PONG" % port)
             time.sleep(0.05)
 
-    def start_cluster(self, ports):
-        """A Redis Cluster of len(ports) masters (no replicas, no AOF), one
-        process "redis-<port>" each; returns once every node says ok."""
+    def start_cluster(self, ports, replicas=0):
+        """A Redis Cluster on len(ports) nodes (no AOF), one process
+        "redis-<port>" each, with `replicas` replicas per master (so
+        len(ports) / (1 + replicas) masters); returns once every node says ok."""
         for p in ports:
             self.start_redis(p, aof=False, name="redis-%d" % p,
                              extra=("--cluster-enabled", "yes",
@@ -187,7 +188,8 @@ class Env:
                                     "--cluster-port", str(free_port()),
                                     "--cluster-node-timeout", "5000"))
         subprocess.run(["redis-cli", "--cluster", "create"] +
-                       ["127.0.0.1:%d" % p for p in ports] + ["--cluster-yes"],
+                       ["127.0.0.1:%d" % p for p in ports] +
+                       ["--cluster-replicas", str(replicas), "--cluster-yes"],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, timeout=60)
         end = time.time() + 30
         while not all(b"cluster_state:ok" in Redis(p).cmd("CLUSTER", "INFO") for p in ports):
@@ -285,6 +287,39 @@ class ClusterRedis:
     def close(self):
         for c in list(self.conns.values()) + [self.seed]:
             c.close()
+
+
+def wait_for(what, fn, timeout=30):
+    """Polls fn() every 0.1 s until it is true (an OSError or RuntimeError
+    counts as false); raises naming `what` after timeout s."""
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            if fn():
+                return
+        except (OSError, RuntimeError):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("timed out waiting for " + what)
+
+
+def info_field(port, section, field):
+    """One field of INFO <section> of the Redis at port (str), or None."""
+    text = Redis(port).cmd("INFO", section).decode()
+    for line in text.splitlines():
+        if line.startswith(field + ":"):
+            return line.split(":", 1)[1]
+    return None
+
+
+def slot_owner(port, key):
+    """The port of the master serving key's slot, asked of the node at port."""
+    r = Redis(port)
+    slot = r.cmd("CLUSTER", "KEYSLOT", key)
+    for first, last, master, *_ in r.cmd("CLUSTER", "SLOTS"):
+        if first <= slot <= last:
+            return int(master[1])
+    raise RuntimeError("slot %d has no master" % slot)
 
 
 def stream_keys(tenant, name, partitions=1):

@@ -49,20 +49,12 @@ def cmdstat(port, name):
     return 0
 
 
-def owner(ports, slot):
-    """The port of the master serving slot."""
-    for first, last, master, *_ in kkit.Redis(ports[0]).cmd("CLUSTER", "SLOTS"):
-        if first <= slot <= last:
-            return int(master[1])
-    raise RuntimeError("slot %d has no master" % slot)
-
-
 def migrate(ports, key, log):
     """Moves the slot of key to the next master, key by key, pausing
     between keys so that the relay writes into a half-moved slot."""
     r = {p: kkit.Redis(p) for p in ports}
     slot = r[ports[0]].cmd("CLUSTER", "KEYSLOT", key)
-    src = owner(ports, slot)
+    src = kkit.slot_owner(ports[0], key)
     dst = ports[(ports.index(src) + 1) % len(ports)]
     ids = {p: r[p].cmd("CLUSTER", "MYID").decode() for p in ports}
     r[dst].cmd("CLUSTER", "SETSLOT", slot, "IMPORTING", ids[src])
@@ -116,7 +108,7 @@ def check_tail(env, cr, ports):
     it follows MOVED and prints every entry of that partition."""
     key = kkit.stream_keys("alpha", "msgs", PARTITIONS)[2]
     want = cr.cmd("XLEN", key)
-    far = next(p for p in ports if p != owner(ports, kkit.Redis(ports[0]).cmd("CLUSTER", "KEYSLOT", key)))
+    far = next(p for p in ports if p != kkit.slot_owner(ports[0], key))
     out = subprocess.run([os.path.join(BUILD, "tools", "kkimctl"), "tail", "alpha", "msgs",
                           "--partition", "2", "--from", "0", "--timeout", "1",
                           "--redis", "redis://127.0.0.1:%d?cluster=1" % far],
@@ -151,13 +143,9 @@ def run(env):
     env.start_cluster(ports)
     path = rcmp.prepare(env, ws, ctl, ports[0], admin,
                         redis_url="redis://127.0.0.1:%d?cluster=1" % ports[0], partitions=PARTITIONS)
-    env.start_relay(path)
-    kkit.wait_port(admin)
-    n = len(rcmp.ALPHA) + len(rcmp.BETA)
-    check(rcmp.wait_online(env, admin, n), "all %d logins online over the cluster" % n)
+    rcmp.start_online(env, path, admin, check, "over the cluster")
 
-    spread = {owner(ports, kkit.Redis(ports[0]).cmd("CLUSTER", "KEYSLOT", k))
-              for k in kkit.stream_keys("alpha", "msgs", PARTITIONS)}
+    spread = {kkit.slot_owner(ports[0], k) for k in kkit.stream_keys("alpha", "msgs", PARTITIONS)}
     check(len(spread) >= 2, "alpha's %d msgs partitions live on %d masters" % (PARTITIONS, len(spread)))
 
     slots_calls0 = sum(cmdstat(p, "cluster|slots") for p in ports)

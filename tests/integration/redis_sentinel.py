@@ -45,83 +45,47 @@ def start_sentinel(env, i, port, master_port):
     kkit.wait_port(port)
 
 
-def wait_for(what, fn, timeout=30):
-    """Polls fn() until it is true; raises naming what on timeout."""
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            if fn():
-                return
-        except (OSError, RuntimeError):
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("timed out waiting for " + what)
-
-
-def info(port, field):
-    """One field of INFO replication on the node at port."""
-    text = kkit.Redis(port).cmd("INFO", "replication").decode()
-    for line in text.splitlines():
-        if line.startswith(field + ":"):
-            return line.split(":", 1)[1]
-    return None
-
-
-def inject(env, shapes, total, tag):
-    """Injects total messages over the shapes."""
-    per = max(1, total // 10 // len(shapes))
-    sent = 0
-    while sent < total:
-        for s in shapes:
-            k = min(per, total - sent)
-            if k <= 0:
-                break
-            r = env.sim("/inject", dict(s, count=k, text=tag))
-            if r.get("errCode"):
-                raise RuntimeError("inject failed: %r" % r)
-            sent += k
-    return sent
+def repl(port, field):
+    """A field of INFO replication."""
+    return kkit.info_field(port, "replication", field)
 
 
 def run(env):
     mp, rp, s1, s2, dead, ws, ctl, admin = (kkit.free_port() for _ in range(8))
     env.start_redis(mp, aof=False, name="master")
     env.start_redis(rp, aof=False, name="replica", extra=("--replicaof", "127.0.0.1", str(mp)))
-    wait_for("the replica in sync", lambda: info(rp, "master_link_status") == "up")
+    kkit.wait_for("the replica in sync", lambda: repl(rp, "master_link_status") == "up")
     start_sentinel(env, 1, s1, mp)
     start_sentinel(env, 2, s2, mp)
     # each Sentinel must know the replica and the other Sentinel to fail over
-    wait_for("the Sentinels to find the replica and each other",
-             lambda: all(len(kkit.Redis(p).cmd("SENTINEL", "replicas", MASTER)) == 1 and
-                         len(kkit.Redis(p).cmd("SENTINEL", "sentinels", MASTER)) == 1
-                         for p in (s1, s2)))
+    kkit.wait_for("the Sentinels to find the replica and each other",
+                  lambda: all(len(kkit.Redis(p).cmd("SENTINEL", "replicas", MASTER)) == 1 and
+                              len(kkit.Redis(p).cmd("SENTINEL", "sentinels", MASTER)) == 1
+                              for p in (s1, s2)))
 
     url = "redis-sentinel://127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d/%s" % (dead, s1, s2, MASTER)
     path = rcmp.prepare(env, ws, ctl, mp, admin, redis_url=url)
-    env.start_relay(path)
-    kkit.wait_port(admin)
-    n = len(rcmp.ALPHA) + len(rcmp.BETA)
-    check(rcmp.wait_online(env, admin, n), "all %d logins online via the Sentinels" % n)
+    rcmp.start_online(env, path, admin, check, "via the Sentinels")
 
     shapes = rcmp.injections()
-    sent = inject(env, shapes, TOTAL // 2, "before")
+    sent = rcmp.inject(env, shapes, TOTAL // 2, "before")
     # nothing in flight: the relay appended everything and the replica has it
     m = kkit.Redis(mp)
-    wait_for("the first half on the master",
-             lambda: sum(m.cmd("XLEN", "kkim:{%s}:%s" % (t, s)) for t in ("alpha", "beta")
-                         for s in ("msgs", "notifications")) >= sent, timeout=120)
-    wait_for("the replica to catch up",
-             lambda: info(rp, "slave_repl_offset") == info(mp, "master_repl_offset"))
+    kkit.wait_for("the first half on the master",
+                  lambda: sum(m.cmd("XLEN", "kkim:{%s}:%s" % (t, s)) for t in ("alpha", "beta")
+                              for s in ("msgs", "notifications")) >= sent, timeout=120)
+    kkit.wait_for("the replica to catch up",
+                  lambda: repl(rp, "slave_repl_offset") == repl(mp, "master_repl_offset"))
     env.stop("master", signal.SIGKILL)
     t_kill = time.time()
-    sent += inject(env, shapes, TOTAL - sent, "after")
+    sent += rcmp.inject(env, shapes, TOTAL - sent, "after")
     want = [b"127.0.0.1", str(rp).encode()]
-    wait_for("the Sentinels to promote the replica",
-             lambda: all(kkit.Redis(p).cmd("SENTINEL", "get-master-addr-by-name", MASTER) == want
-                         for p in (s1, s2)), timeout=60)
+    kkit.wait_for("the Sentinels to promote the replica",
+                  lambda: all(kkit.Redis(p).cmd("SENTINEL", "get-master-addr-by-name", MASTER) ==
+                              want for p in (s1, s2)), timeout=60)
     print("failover: the Sentinels name the replica %.1f s after the kill" % (time.time() - t_kill),
           flush=True)
-    check(info(rp, "role") == "master", "the replica is master")
+    check(repl(rp, "role") == "master", "the replica is master")
 
     kkit.check_completeness(env, kkit.Redis(rp), ("alpha", "beta"), rcmp.tenant_of, check, sent)
     with open(env.log("relay")) as f:

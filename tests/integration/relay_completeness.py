@@ -88,6 +88,31 @@ def injections():
     return shapes
 
 
+def start_online(env, path, admin, check, how=""):
+    """Starts the relay on config path and checks that every login of both
+    tenants comes online (admin API); `how` ends the check's name."""
+    env.start_relay(path)
+    kkit.wait_port(admin)
+    n = len(ALPHA) + len(BETA)
+    check(wait_online(env, admin, n), ("all %d logins online " % n + how).strip())
+
+
+def inject(env, shapes, total, tag):
+    """Injects total messages over the shapes, in rounds; returns the count."""
+    per = max(1, total // 10 // len(shapes))
+    sent = 0
+    while sent < total:
+        for s in shapes:
+            k = min(per, total - sent)
+            if k <= 0:
+                break
+            r = env.sim("/inject", dict(s, count=k, text=tag))
+            if r.get("errCode"):
+                raise RuntimeError("inject failed: %r" % r)
+            sent += k
+    return sent
+
+
 def main():
     kkit.run_driver("relay_completeness", BUILD, run, check, logs=("relay", "sim"))
 
@@ -120,10 +145,7 @@ def run(env):
     ws, ctl, rp, admin = (kkit.free_port() for _ in range(4))
     env.start_redis(rp)
     cfg = prepare(env, ws, ctl, rp, admin)
-    env.start_relay(cfg)
-    kkit.wait_port(admin)
-    online = wait_online(env, admin, len(ALPHA) + len(BETA))
-    check(online, "all %d logins online" % (len(ALPHA) + len(BETA)))
+    start_online(env, cfg, admin, check)
 
     shapes = injections()
     chunk = max(1, TOTAL // 20)
