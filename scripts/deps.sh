@@ -9,7 +9,7 @@ PKGS=(
   libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libhiredis-dev
   libprotobuf-c-dev protobuf-c-compiler libjansson-dev zlib1g-dev libssl-dev
   libnice-dev libglib2.0-dev libsrtp2-dev libavformat-dev libavcodec-dev libavutil-dev
-  libcmocka-dev redis-server redis-tools ffmpeg chromium curl python3
+  libcmocka-dev redis-server redis-tools redis-sentinel ffmpeg chromium curl python3
   golang-go golang-github-gorilla-websocket-dev golang-google-protobuf-dev
   protobuf-compiler protoc-gen-go
   yamllint python3-yaml systemd

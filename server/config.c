@@ -419,7 +419,9 @@ void cfg__get_redis(cfg_vctx *c, json_t *obj, cfg_redis *out)
         } else {
             /* never echo the URL: it may hold a password */
             cfg__err(c, false, "invalid Redis URL (%s); expected "
-                               "redis://[user[:password]@]host:port/db", why);
+                               "redis://[user[:password]@]host:port/db[?cluster=1] or "
+                               "redis-sentinel://[user[:password]@]host:port[,...]/master[/db]",
+                       why);
         }
         cfg__pop(c, save);
     }

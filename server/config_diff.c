@@ -86,8 +86,10 @@ static bool str_same(const char *a, const char *b)
 /* Compares two parsed Redis URLs, password included. */
 static bool rurl_same(const rurl *a, const rurl *b)
 {
-    return strcmp(a->host, b->host) == 0 && a->port == b->port && a->db == b->db &&
-           str_same(a->username, b->username) && kk_secret_same(a->password, b->password);
+    char ra[4096], rb[4096]; /* redacted: every field but the password; 8 Sentinels fit */
+    rurl_redacted(a, ra, sizeof ra);
+    rurl_redacted(b, rb, sizeof rb);
+    return strcmp(ra, rb) == 0 && kk_secret_same(a->password, b->password);
 }
 
 /* Flags changed global sections. */

@@ -12,6 +12,8 @@
 
 #include "kk_err.h"
 #include "log.h"
+#include "rclus.h"
+#include "rsent.h"
 
 enum rc_state { RC_IDLE, RC_RESOLVING, RC_CONNECTING, RC_HANDSHAKE, RC_UP, RC_BACKOFF, RC_CLOSING };
 
@@ -51,6 +53,8 @@ struct rconn {
     void *closed_ud;
     void (*on_rtt)(void *ud, double seconds);
     void *rtt_ud;
+    rclus *cl;                   /* ?cluster=1: every call goes there */
+    rsent *sent;                 /* redis-sentinel://: asked before each attempt */
 };
 
 static void rc_schedule_reconnect(rconn *rc);
@@ -96,6 +100,24 @@ int rconn_new(uv_loop_t *loop, const rconn_opts *o, rconn_state_fn on_state, voi
     uv_timer_init(loop, &rc->cmd_timer);
     rc->timer.data = rc->cmd_timer.data = rc;
     rc->handles_open = 2;
+    if (rc->url.cluster) {
+        rconn_opts co = *o;
+        co.url = &rc->url;
+        int r = rclus_new(loop, &co, on_state, ud, &rc->cl);
+        if (r != 0) {
+            rconn_close(rc, NULL, NULL);
+            return r;
+        }
+        rc->handles_open++;
+    }
+    if (rc->url.nsentinels) {
+        int r = rsent_new(loop, &rc->url, rc->connect_to, rc->name, &rc->sent);
+        if (r != 0) {
+            rconn_close(rc, NULL, NULL);
+            return r;
+        }
+        rc->handles_open++;
+    }
     *out = rc;
     return 0;
 }
@@ -105,6 +127,8 @@ void rconn_set_rtt_observer(rconn *rc, void (*fn)(void *ud, double seconds), voi
 {
     rc->on_rtt = fn;
     rc->rtt_ud = ud;
+    if (rc->cl)
+        rclus_set_rtt_observer(rc->cl, fn, ud);
 }
 
 /* Reports a state change to the owner. */
@@ -277,6 +301,14 @@ static void rc_on_handshake(redisAsyncContext *ac, void *r, void *privdata)
         redisAsyncDisconnect(ac); /* safe inside a callback; disconnect cb follows */
         return;
     }
+    if (strcmp(step, "ROLE") == 0 &&
+        !(reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+          reply->element[0]->type == REDIS_REPLY_STRING &&
+          strcmp(reply->element[0]->str, "master") == 0)) {
+        rc_fail_reason(rc, "not a master (a stale Sentinel answer)", NULL);
+        redisAsyncDisconnect(ac);
+        return;
+    }
     if (strcmp(step, "PING") != 0)
         return;
     uv_timer_stop(&rc->timer);
@@ -317,6 +349,9 @@ static void rc_on_connect(const redisAsyncContext *cac, int status)
         redisAsyncCommandArgv(ac, rc_on_handshake, "SELECT", 2, (const char *[]){ "SELECT", db },
                               (size_t[]){ 6, (size_t)n });
     }
+    if (rc->sent) /* a master just demoted by a failover must not be used */
+        redisAsyncCommandArgv(ac, rc_on_handshake, "ROLE", 1, (const char *[]){ "ROLE" },
+                              (size_t[]){ 4 });
     redisAsyncCommandArgv(ac, rc_on_handshake, "PING", 1, (const char *[]){ "PING" },
                           (size_t[]){ 4 });
 }
@@ -376,20 +411,17 @@ static void rc_on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *r
     rc_connect_ip(rc);
 }
 
-/* Starts one attempt: IP literals connect at once, names resolve first
- * (hiredis would resolve with a blocking call). */
-int rconn_start(rconn *rc)
+/* Resolves the host and connects: IP literals at once, names resolve
+ * first (hiredis would resolve with a blocking call). */
+static void rc_resolve(rconn *rc)
 {
     unsigned char buf[16];
-    if (!rc || rc->st == RC_CLOSING)
-        return KK_EINVAL;
-    rc->reason[0] = '\0';
     if (inet_pton(AF_INET, rc->url.host, buf) == 1 || inet_pton(AF_INET6, rc->url.host, buf) == 1) {
         size_t n = strlen(rc->url.host); /* an IP literal: at most 45 bytes */
         memcpy(rc->ip, rc->url.host, n < sizeof rc->ip ? n + 1 : 0);
         rc->ip[sizeof rc->ip - 1] = '\0';
         rc_connect_ip(rc);
-        return 0;
+        return;
     }
     static const struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
     rc->st = RC_RESOLVING;
@@ -398,9 +430,46 @@ int rconn_start(rconn *rc)
     if (r != 0) {
         rc_fail_reason(rc, "cannot resolve host", uv_strerror(r));
         rc_schedule_reconnect(rc);
-        return 0;
+        return;
     }
     rc->gai_pending = true;
+}
+
+/* The Sentinels' answer: connect to that master, or back off. */
+static void rc_on_master(void *ud, int status, const char *host, int port, const char *reason)
+{
+    rconn *rc = ud;
+    if (status != 0) {
+        rc_fail_reason(rc, "no Sentinel answered", reason);
+        rc_schedule_reconnect(rc);
+        return;
+    }
+    if (strcmp(host, rc->url.host) != 0 || port != rc->url.port)
+        KK_LOG_INFO(&rc->log, "sentinel_master", KK_S("master", rc->url.master), KK_S("host", host),
+                    KK_I("port", port));
+    snprintf(rc->url.host, sizeof rc->url.host, "%s", host);
+    rc->url.port = port;
+    rc_resolve(rc);
+}
+
+/* Starts one attempt: asks the Sentinels first with a redis-sentinel://
+ * URL, then resolves and connects. */
+int rconn_start(rconn *rc)
+{
+    if (!rc || rc->st == RC_CLOSING)
+        return KK_EINVAL;
+    if (rc->cl)
+        return rclus_start(rc->cl);
+    rc->reason[0] = '\0';
+    if (rc->sent) {
+        rc->st = RC_RESOLVING;
+        if (rsent_ask(rc->sent, rc_on_master, rc) != 0) {
+            rc_fail_reason(rc, "cannot ask the Sentinels", NULL);
+            rc_schedule_reconnect(rc);
+        }
+        return 0;
+    }
+    rc_resolve(rc);
     return 0;
 }
 
@@ -410,6 +479,8 @@ int rconn_cmd(rconn *rc, int argc, const char **argv, const size_t *argvlen,
 {
     if (!rc || !cb || argc < 1)
         return KK_EINVAL;
+    if (rc->cl)
+        return rclus_cmd(rc->cl, argc, argv, argvlen, cb, ud);
     if (rc->st != RC_UP || !rc->ac)
         return KK_EAGAIN;
     rc_req *req = calloc(1, sizeof *req);
@@ -436,7 +507,7 @@ int rconn_cmd(rconn *rc, int argc, const char **argv, const size_t *argvlen,
 /* True while up. */
 bool rconn_is_up(const rconn *rc)
 {
-    return rc && rc->st == RC_UP;
+    return rc && (rc->cl ? rclus_is_up(rc->cl) : rc->st == RC_UP);
 }
 
 /* The connection's URL (rconn.h). */
@@ -448,7 +519,7 @@ const rurl *rconn_url(const rconn *rc)
 /* Commands pending. */
 size_t rconn_inflight(const rconn *rc)
 {
-    return rc ? rc->inflight : 0;
+    return rc ? (rc->cl ? rclus_inflight(rc->cl) : rc->inflight) : 0;
 }
 
 /* Frees once every handle closed and no resolve is pending. */
@@ -473,6 +544,14 @@ static void rc_on_handle_closed(uv_handle_t *h)
     rc_maybe_free(rc);
 }
 
+/* The cluster router or the Sentinel asker finished closing. */
+static void rc_on_part_closed(void *ud)
+{
+    rconn *rc = ud;
+    rc->handles_open--;
+    rc_maybe_free(rc);
+}
+
 /* Closes everything; pending commands get KK_ECANCELED. */
 void rconn_close(rconn *rc, void (*closed_cb)(void *ud), void *ud)
 {
@@ -481,6 +560,10 @@ void rconn_close(rconn *rc, void (*closed_cb)(void *ud), void *ud)
     rc->st = RC_CLOSING;
     rc->closed_cb = closed_cb;
     rc->closed_ud = ud;
+    if (rc->cl)
+        rclus_close(rc->cl, rc_on_part_closed, rc);
+    if (rc->sent)
+        rsent_close(rc->sent, rc_on_part_closed, rc);
     rc_drop_context(rc); /* runs rc_on_reply(NULL) → KK_ECANCELED for each */
     for (rc_req *r = rc->head; r; r = r->next)
         rc_req_finish(r, KK_ECANCELED, NULL);

@@ -20,6 +20,12 @@
  * rconn_close (asynchronous; memory is freed after every handle closed,
  * then closed_cb runs). The loop must keep running after rconn_close until
  * then (hiredis's adapter closes its uv_poll_t later too).
+ *
+ * Redis Cluster: a URL with ?cluster=1 makes the same object a router
+ * (rclus.h) over one connection per master, each command sent to the
+ * master of its first key's slot; the contract above holds unchanged.
+ * Sentinel: with a redis-sentinel:// URL every connection attempt first
+ * asks the Sentinels for the master's address (rsent.h).
  */
 #ifndef KK_RCONN_H
 #define KK_RCONN_H

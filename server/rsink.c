@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <zlib.h>
 
 #include "kk_err.h"
 #include "rsink_int.h"
@@ -19,6 +20,8 @@
 #define RSINK_TENANT_MAX 128
 /* Longest key we build: prefix + conversationID + clientMsgID. */
 #define RSINK_KEY_MAX (32 + RSINK_TENANT_MAX + KK_MSG_CONV_MAX + 256)
+/* Longest per-conversation key without the conversation: kkim:{T:p}:name. */
+#define RSINK_PKEY_MAX (RSINK_TENANT_MAX + 48)
 
 enum rs_script { RS_S_APPEND, RS_S_SKIP, RS_S_APPEND0, RS_S_COUNT };
 enum rs_kind { RS_K_SCRIPT, RS_K_HW, RS_K_EVENT, RS_K_LOAD };
@@ -26,12 +29,9 @@ enum rs_kind { RS_K_SCRIPT, RS_K_HW, RS_K_EVENT, RS_K_LOAD };
 struct rsink {
     rconn *rc;
     rsink_cfg cfg;
-    char k_msgs[RSINK_TENANT_MAX + 32];
-    char k_notif[RSINK_TENANT_MAX + 32];
-    char k_hw[RSINK_TENANT_MAX + 32];
+    char tenant[RSINK_TENANT_MAX + 1];
     char k_events[RSINK_TENANT_MAX + 32];
     char k_calls[RSINK_TENANT_MAX + 32];
-    char k_seen0[RSINK_TENANT_MAX + 32]; /* prefix "kkim:{T}:seen0:" */
     char events_maxlen[24];
     char sha[RS_S_COUNT][41];
     bool loading[RS_S_COUNT];
@@ -42,6 +42,15 @@ struct rsink {
     uv_loop_t *loop;
     void *pull_ud;
 };
+
+/* One rsink_hw_get, split into one HMGET per partition: answers once. */
+typedef struct rs_hwagg {
+    rsink_hw_fn cb;
+    void *ud;
+    size_t n, pending;
+    int rc;
+    int64_t hws[];
+} rs_hwagg;
 
 typedef struct rs_req {
     rsink *rs;
@@ -57,6 +66,9 @@ typedef struct rs_req {
     void *ud;
     char nums[4][24];          /* numeric argv strings */
     char key[RSINK_KEY_MAX];   /* seen0 key / conversationID copy */
+    char pkey[2][RSINK_PKEY_MAX]; /* the conversation's stream / hw keys */
+    rs_hwagg *agg;             /* HMGET part: its request and ... */
+    size_t *idx;               /* ... where each field's answer goes */
     char conv[KK_MSG_CONV_MAX + 1];
     char reason[16];
 } rs_req;
@@ -84,12 +96,11 @@ rsink_new(rconn *rc, const char *tenant, const rsink_cfg *cfg)
         rs->cfg.events_maxlen = 100000;
     if (!rs->cfg.seen0_ttl_ms)
         rs->cfg.seen0_ttl_ms = 600000;
-    snprintf(rs->k_msgs, sizeof rs->k_msgs, "kkim:{%s}:msgs", tenant);
-    snprintf(rs->k_notif, sizeof rs->k_notif, "kkim:{%s}:notifications", tenant);
-    snprintf(rs->k_hw, sizeof rs->k_hw, "kkim:{%s}:hw", tenant);
+    if (!rs->cfg.partitions)
+        rs->cfg.partitions = 1;
+    memcpy(rs->tenant, tenant, tl + 1);
     snprintf(rs->k_events, sizeof rs->k_events, "kkim:{%s}:events", tenant);
     snprintf(rs->k_calls, sizeof rs->k_calls, "kkim:{%s}:calls", tenant);
-    snprintf(rs->k_seen0, sizeof rs->k_seen0, "kkim:{%s}:seen0:", tenant);
     snprintf(rs->events_maxlen, sizeof rs->events_maxlen, "%llu",
              (unsigned long long)rs->cfg.events_maxlen);
     return rs;
@@ -125,7 +136,29 @@ rs_req_free(rs_req *q)
     free(q->v);
     free(q->argv);
     free(q->argvlen);
+    free(q->idx);
     free(q);
+}
+
+/* Partition of conv: crc32(conversationID) mod partitions (design §5). */
+unsigned
+rsink_partition(const rsink *rs, const char *conv)
+{
+    if (rs->cfg.partitions <= 1)
+        return 0;
+    return (unsigned)(crc32(0, (const Bytef *)conv, (uInt)strlen(conv)) % rs->cfg.partitions);
+}
+
+/* Writes conv's key "name" into buf: kkim:{T}:name, or kkim:{T:p}:name
+ * with partitions; see rsink.h. */
+const char *
+rsink_conv_key(const rsink *rs, const char *conv, const char *name, char *buf, size_t cap)
+{
+    if (rs->cfg.partitions <= 1)
+        snprintf(buf, cap, "kkim:{%s}:%s", rs->tenant, name);
+    else
+        snprintf(buf, cap, "kkim:{%s:%u}:%s", rs->tenant, rsink_partition(rs, conv), name);
+    return buf;
 }
 
 /* Allocates a request with room for argc argv entries. */
@@ -156,6 +189,8 @@ rs_arg(rs_req *q, int i, const char *s)
 }
 
 static void rs_on_reply(void *ud, int status, const struct redisReply *reply);
+static int rs_xadd_event(rsink *rs, const char *key, const char *type, const char *const *kv,
+                         size_t npairs, rsink_done_fn cb, void *ud);
 
 /* Points argv[0..1] at EVALSHA+sha when the SHA is known, else EVAL+source. */
 static void
@@ -238,6 +273,11 @@ rs_script_done(rs_req *q, int status, const redisReply *r)
         if (rc == 0) {
             rs->st.calls++;
             rs->st.skips += a == 1;
+            if (a == 1 && rs->cfg.partitions > 1) {
+                const char *kv[8] = { "conversationID", q->conv, "from", q->nums[0],
+                                      "to", q->nums[1], "reason", q->reason };
+                (void)rs_xadd_event(rs, rs->k_events, "gap", kv, 4, NULL, NULL);
+            }
         } else {
             rs->st.errors++;
         }
@@ -305,26 +345,28 @@ rs_on_reply(void *ud, int status, const struct redisReply *reply)
         rs_script_done(q, status, reply);
         break;
     case RS_K_HW: {
+        rs_hwagg *agg = q->agg;
         int rc = status;
         if (rc == 0 && (reply->type != REDIS_REPLY_ARRAY || reply->elements != (size_t)q->n))
             rc = KK_EIO;
-        int64_t *hws = rc == 0 ? calloc(q->n ? q->n : 1, sizeof *hws) : NULL;
-        if (rc == 0 && !hws)
-            rc = KK_ENOMEM;
         for (size_t i = 0; rc == 0 && i < q->n; i++) {
             const redisReply *e = reply->element[i];
-            hws[i] = -1;
+            agg->hws[q->idx[i]] = -1;
             if (e->type == REDIS_REPLY_STRING) {
                 char *end = NULL;
                 unsigned long long v = strtoull(e->str, &end, 10);
                 if (end == e->str || *end != '\0' || v > INT64_MAX)
                     rc = KK_EPROTO;
                 else
-                    hws[i] = (int64_t)v;
+                    agg->hws[q->idx[i]] = (int64_t)v;
             }
         }
-        ((rsink_hw_fn)q->cb)(q->ud, rc, rc == 0 ? q->n : 0, rc == 0 ? hws : NULL);
-        free(hws);
+        if (rc != 0 && agg->rc == 0)
+            agg->rc = rc;
+        if (--agg->pending == 0) {
+            agg->cb(agg->ud, agg->rc, agg->rc == 0 ? agg->n : 0, agg->rc == 0 ? agg->hws : NULL);
+            free(agg);
+        }
         break;
     }
     case RS_K_EVENT: {
@@ -411,7 +453,8 @@ rsink_append(rsink *rs, const char *conv, bool notif, kk_msg **v, size_t n, rsin
     q->cb = (void (*)(void))cb;
     q->ud = ud;
     rs_arg(q, 2, "2");
-    rs_arg(q, 3, notif ? rs->k_notif : rs->k_msgs);
+    rs_arg(q, 3, rsink_conv_key(rs, conv, notif ? "notifications" : "msgs", q->pkey[0],
+                                sizeof q->pkey[0]));
     rs_trim_args(q, 6);
     int at = 8;
     static const char kstr[] = "46"; /* 2 * KK_MSG_NFIELDS */
@@ -419,12 +462,13 @@ rsink_append(rsink *rs, const char *conv, bool notif, kk_msg **v, size_t n, rsin
     if (seq0) {
         q->script = RS_S_APPEND0;
         const char *cm = v[0]->client_msg_id;
-        snprintf(q->key, sizeof q->key, "%s%s:%s", rs->k_seen0, conv, cm);
+        snprintf(q->key, sizeof q->key, "%s:%s:%s",
+                 rsink_conv_key(rs, conv, "seen0", q->pkey[1], sizeof q->pkey[1]), conv, cm);
         rs_arg(q, 4, q->key);
         rs_arg(q, 5, cm[0] ? rs_u64(q->nums[2], rs->cfg.seen0_ttl_ms) : "0");
     } else {
         q->script = RS_S_APPEND;
-        rs_arg(q, 4, rs->k_hw);
+        rs_arg(q, 4, rsink_conv_key(rs, conv, "hw", q->pkey[1], sizeof q->pkey[1]));
         rs_arg(q, 5, v[0]->conv);
     }
     for (size_t i = 0; i < n; i++) {
@@ -450,7 +494,8 @@ rsink_skip(rsink *rs, const char *conv, uint64_t from, uint64_t to, const char *
     if (!rs || !conv || !cb || from == 0 || to < from || rs->freeing ||
         strlen(conv) > KK_MSG_CONV_MAX)
         return KK_EINVAL;
-    rs_req *q = rs_req_new(rs, RS_K_SCRIPT, 10);
+    bool split = rs->cfg.partitions > 1; /* the gap event is written apart */
+    rs_req *q = rs_req_new(rs, RS_K_SCRIPT, split ? 9 : 10);
     if (!q)
         return KK_ENOMEM;
     q->script = RS_S_SKIP;
@@ -458,36 +503,84 @@ rsink_skip(rsink *rs, const char *conv, uint64_t from, uint64_t to, const char *
     q->ud = ud;
     snprintf(q->conv, sizeof q->conv, "%s", conv);
     snprintf(q->reason, sizeof q->reason, "%s", reason ? reason : "missing");
-    rs_arg(q, 2, "2");
-    rs_arg(q, 3, rs->k_hw);
-    rs_arg(q, 4, rs->k_events);
-    rs_arg(q, 5, q->conv);
-    rs_arg(q, 6, rs_u64(q->nums[0], from));
-    rs_arg(q, 7, rs_u64(q->nums[1], to));
-    rs_arg(q, 8, q->reason);
+    rs_arg(q, 2, split ? "1" : "2");
+    rs_arg(q, 3, rsink_conv_key(rs, conv, "hw", q->pkey[1], sizeof q->pkey[1]));
+    int at = 4;
+    if (!split)
+        rs_arg(q, at++, rs->k_events);
+    rs_arg(q, at++, q->conv);
+    rs_arg(q, at++, rs_u64(q->nums[0], from));
+    rs_arg(q, at++, rs_u64(q->nums[1], to));
+    rs_arg(q, at++, q->reason);
     /* skip.lua's ARGV[5]: events MAXLEN. */
-    rs_arg(q, 9, rs->events_maxlen);
+    rs_arg(q, at, rs->events_maxlen);
     return rs_send(q);
 }
 
-/* HMGET of watermarks; see rsink.h. */
+/* Sends the HMGET of the nk fields convs[idx[0..nk)] (one partition). */
+static int
+rs_hw_part(rsink *rs, rs_hwagg *agg, const char *const *convs, size_t *idx, size_t nk)
+{
+    rs_req *q = rs_req_new(rs, RS_K_HW, (int)(nk + 2));
+    if (!q) {
+        free(idx);
+        return KK_ENOMEM;
+    }
+    q->agg = agg;
+    q->idx = idx;
+    q->n = nk;
+    rs_arg(q, 0, "HMGET");
+    rs_arg(q, 1, rsink_conv_key(rs, convs[idx[0]], "hw", q->pkey[1], sizeof q->pkey[1]));
+    for (size_t i = 0; i < nk; i++)
+        rs_arg(q, (int)(i + 2), convs[idx[i]]);
+    /* q->n counts fields here; q->v stays NULL, so no message is freed. */
+    return rs_send(q);
+}
+
+/* HMGET of watermarks, one per partition that has a field; see rsink.h. */
 int
 rsink_hw_get(rsink *rs, const char *const *convs, size_t n, rsink_hw_fn cb, void *ud)
 {
     if (!rs || !convs || n == 0 || !cb || rs->freeing || n > 100000)
         return KK_EINVAL;
-    rs_req *q = rs_req_new(rs, RS_K_HW, (int)(n + 2));
-    if (!q)
+    unsigned np = rs->cfg.partitions;
+    rs_hwagg *agg = calloc(1, sizeof *agg + n * sizeof agg->hws[0]);
+    unsigned *part = malloc(n * sizeof *part);
+    size_t *count = calloc(np, sizeof *count);
+    if (!agg || !part || !count) {
+        free(agg);
+        free(part);
+        free(count);
         return KK_ENOMEM;
-    q->cb = (void (*)(void))cb;
-    q->ud = ud;
-    q->n = n;
-    rs_arg(q, 0, "HMGET");
-    rs_arg(q, 1, rs->k_hw);
+    }
+    *agg = (rs_hwagg){ .cb = cb, .ud = ud, .n = n, .pending = 1 };
     for (size_t i = 0; i < n; i++)
-        rs_arg(q, (int)(i + 2), convs[i]);
-    /* q->n counts convs here; q->v stays NULL, so no message is freed. */
-    return rs_send(q);
+        count[part[i] = rsink_partition(rs, convs[i])]++;
+    int rc = 0;
+    for (unsigned p = 0; p < np; p++) {
+        if (!count[p])
+            continue;
+        size_t *idx = malloc(count[p] * sizeof *idx), k = 0;
+        for (size_t i = 0; idx && i < n; i++)
+            if (part[i] == p)
+                idx[k++] = i;
+        agg->pending++;
+        rc = idx ? rs_hw_part(rs, agg, convs, idx, k) : KK_ENOMEM;
+        if (rc != 0) {
+            agg->pending--;
+            break;
+        }
+    }
+    free(part);
+    free(count);
+    /* Parts already sent answer through agg; with none, the caller hears
+     * of the failure now. */
+    agg->rc = rc;
+    if (--agg->pending == 0) {
+        free(agg);
+        return rc ? rc : KK_EINVAL;
+    }
+    return 0;
 }
 
 /* XADD key MAXLEN ~ N * type <type> kv...: the events and calls streams. */

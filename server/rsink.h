@@ -8,6 +8,11 @@
  *   kkim:{T}:seen0:<conversationID>:<clientMsgID>
  *        string with a TTL (cfg.seen0_ttl_ms): marks a seq-0 (push-only)
  *        message as archived, so a second login's copy is dropped.
+ * With cfg.partitions N > 1 the msgs, notifications, hw and seen0 keys of
+ * a conversation carry {T:p} instead, p = crc32(conversationID) mod N, so
+ * a Redis Cluster spreads one tenant over its masters; events and calls
+ * stay kkim:{T}:*. A skip then advances hw in its script and writes the
+ * gap event with a second command (no crash-atomicity between the two).
  *
  * Appends are one Lua script call per batch (server/lua/append.lua,
  * embedded as C strings by tests/integration/rsink_lua_gen.sh): EVALSHA
@@ -40,6 +45,7 @@ typedef struct rsink_cfg {
     uint64_t retention_ms;  /* MINID ~ now - retention; 0 = none */
     uint64_t events_maxlen; /* MAXLEN ~ of kkim:{T}:events; 0 → 100000 */
     uint64_t seen0_ttl_ms;  /* seq-0 dedup window; 0 → 600000 (10 min) */
+    unsigned partitions;    /* streams.partitions; 0 or 1 = one set per tenant */
 } rsink_cfg;
 
 /* Reply of the append scripts. */
@@ -95,7 +101,8 @@ int rsink_append(rsink *rs, const char *conv, bool notif, kk_msg **v, size_t n,
 int rsink_skip(rsink *rs, const char *conv, uint64_t from, uint64_t to, const char *reason,
                rsink_skip_fn cb, void *ud);
 
-/* HMGET kkim:{T}:hw convs[0..n). n >= 1. Returns like rsink_append. */
+/* HMGET kkim:{T}:hw convs[0..n) (one HMGET per partition; cb fires once
+ * with every answer). n >= 1. Returns like rsink_append. */
 int rsink_hw_get(rsink *rs, const char *const *convs, size_t n, rsink_hw_fn cb, void *ud);
 
 /* XADD kkim:{T}:events MAXLEN ~ N * type <type> k1 v1 k2 v2 ... (kv has
@@ -110,6 +117,15 @@ int rsink_event(rsink *rs, const char *type, const char *const *kv, size_t npair
  * be NULL. Returns like rsink_append. */
 int rsink_call_event(rsink *rs, const char *type, const char *const *kv, size_t npairs,
                      rsink_done_fn cb, void *ud);
+
+/* The partition of conv: crc32(conversationID) mod partitions, 0 when
+ * there is one. */
+unsigned rsink_partition(const rsink *rs, const char *conv);
+
+/* Writes conv's key "name" (msgs, notifications, hw, seen0) into buf (cap
+ * bytes): kkim:{T}:name, or kkim:{T:p}:name with partitions. Returns buf. */
+const char *rsink_conv_key(const rsink *rs, const char *conv, const char *name, char *buf,
+                           size_t cap);
 
 /* Calls of this sink waiting for Redis (backpressure). */
 size_t rsink_inflight(const rsink *rs);

@@ -94,8 +94,8 @@ static int parse_userinfo(const char *s, const char *e, rurl *out, const char **
     return 0;
 }
 
-/* Parses host[:port] in [s, e). */
-static int parse_hostport(const char *s, const char *e, rurl *out, const char **why)
+/* Parses host[:port] in [s, e); dport when the port is absent. */
+static int parse_hostport(const char *s, const char *e, int dport, rurl *out, const char **why)
 {
     const char *hs = s, *he, *p;
     if (s < e && *s == '[') {
@@ -119,12 +119,12 @@ static int parse_hostport(const char *s, const char *e, rurl *out, const char **
     memcpy(out->host, hs, (size_t)(he - hs));
     out->host[he - hs] = '\0';
     for (const char *c = out->host; *c; c++) {
-        if (*c == '@' || *c == '/' || *c == ' ' || (unsigned char)*c < 0x21) {
+        if (*c == '@' || *c == '/' || *c == ' ' || *c == ',' || (unsigned char)*c < 0x21) {
             *why = "bad character in the host";
             return KK_EINVAL;
         }
     }
-    out->port = 6379;
+    out->port = dport;
     if (p < e) {
         if (*p != ':' || parse_small(p + 1, e, 65535, &out->port) != 0 || out->port == 0) {
             *why = "bad port";
@@ -134,24 +134,91 @@ static int parse_hostport(const char *s, const char *e, rurl *out, const char **
     return 0;
 }
 
+/* Parses the comma-separated Sentinel list in [s, e) into out->sentinels;
+ * host/port start as the first one. */
+static int parse_sentinels(const char *s, const char *e, rurl *out, const char **why)
+{
+    while (s <= e) {
+        const char *comma = memchr(s, ',', (size_t)(e - s));
+        const char *pe = comma ? comma : e;
+        if (out->nsentinels == RURL_SENTINELS_MAX) {
+            *why = "too many Sentinels";
+            return KK_EINVAL;
+        }
+        int rc = parse_hostport(s, pe, 26379, out, why);
+        if (rc != 0)
+            return rc;
+        rurl_hostport *hp = &out->sentinels[out->nsentinels++];
+        memcpy(hp->host, out->host, sizeof hp->host);
+        hp->port = out->port;
+        s = pe + 1;
+    }
+    memcpy(out->host, out->sentinels[0].host, sizeof out->host);
+    out->port = out->sentinels[0].port;
+    return 0;
+}
+
+/* Parses the query [s, e) (after '?'): only cluster=1|true|0|false. */
+static int parse_query(const char *s, const char *e, rurl *out, const char **why)
+{
+    static const char key[] = "cluster=";
+    size_t n = (size_t)(e - s), k = sizeof key - 1;
+    if (n > k && memcmp(s, key, k) == 0) {
+        const char *v = s + k;
+        size_t vn = n - k;
+        if ((vn == 1 && (*v == '1' || *v == '0')) || (vn == 4 && memcmp(v, "true", 4) == 0) ||
+            (vn == 5 && memcmp(v, "false", 5) == 0)) {
+            out->cluster = *v == '1' || *v == 't';
+            return 0;
+        }
+    }
+    *why = "bad query: only ?cluster=1 (or 0, true, false) is known";
+    return KK_EINVAL;
+}
+
+/* Parses the path [s, e) (after the first '/'): "db" for redis://,
+ * "master[/db]" for redis-sentinel://. */
+static int parse_path(const char *s, const char *e, rurl *out, const char **why)
+{
+    if (out->nsentinels) {
+        const char *slash = memchr(s, '/', (size_t)(e - s));
+        const char *me = slash ? slash : e;
+        if (me == s || (size_t)(me - s) >= RURL_MASTER_MAX) {
+            *why = "missing or too long Sentinel master name";
+            return KK_EINVAL;
+        }
+        memcpy(out->master, s, (size_t)(me - s));
+        out->master[me - s] = '\0';
+        s = slash ? slash + 1 : e;
+    }
+    if (s < e && parse_small(s, e, 65535, &out->db) != 0) {
+        *why = "bad database number";
+        return KK_EINVAL;
+    }
+    return 0;
+}
+
 /* Parses a Redis URL. */
 int rurl_parse(const char *url, rurl *out, const char **why)
 {
-    static const char scheme[] = "redis://";
+    static const char scheme[] = "redis://", sscheme[] = "redis-sentinel://";
     const char *dummy;
     if (!why)
         why = &dummy;
     memset(out, 0, sizeof *out);
     *why = "";
-    if (!url || strncmp(url, scheme, sizeof scheme - 1) != 0) {
-        *why = "must start with redis://";
+    bool sentinel = url && strncmp(url, sscheme, sizeof sscheme - 1) == 0;
+    if (!url || (!sentinel && strncmp(url, scheme, sizeof scheme - 1) != 0)) {
+        *why = "must start with redis:// or redis-sentinel://";
         return KK_EINVAL;
     }
-    const char *s = url + sizeof scheme - 1;
-    const char *slash = strchr(s, '/');
-    const char *auth_end = s + strlen(s);
-    if (slash)
-        auth_end = slash;
+    const char *s = url + (sentinel ? sizeof sscheme : sizeof scheme) - 1;
+    const char *end = s + strlen(s);
+    const char *query = strchr(s, '?');
+    if (query)
+        end = query;
+    const char *slash = memchr(s, '/', (size_t)(end - s));
+    const char *auth_end = slash ? slash : end;
     /* The last '@' before the path ends the userinfo (passwords may hold '@'
      * only percent-encoded, but be lenient). */
     const char *at = NULL;
@@ -164,10 +231,18 @@ int rurl_parse(const char *url, rurl *out, const char **why)
         s = at + 1;
     }
     if (rc == 0)
-        rc = parse_hostport(s, auth_end, out, why);
-    if (rc == 0 && slash && slash[1] != '\0' &&
-        parse_small(slash + 1, slash + strlen(slash), 65535, &out->db) != 0) {
-        *why = "bad database number";
+        rc = sentinel ? parse_sentinels(s, auth_end, out, why)
+                      : parse_hostport(s, auth_end, 6379, out, why);
+    if (rc == 0 && sentinel && !slash) {
+        *why = "missing or too long Sentinel master name";
+        rc = KK_EINVAL;
+    }
+    if (rc == 0 && slash)
+        rc = parse_path(slash + 1, end, out, why);
+    if (rc == 0 && query)
+        rc = parse_query(query + 1, query + strlen(query), out, why);
+    if (rc == 0 && out->cluster && (out->db != 0 || sentinel)) {
+        *why = "a Redis Cluster has database 0 only and no Sentinels";
         rc = KK_EINVAL;
     }
     if (rc != 0)
@@ -201,11 +276,30 @@ fail:
     return KK_ENOMEM;
 }
 
+/* Appends host:port (IPv6 in brackets) to buf at *at. */
+static void red_hostport(char *buf, size_t cap, size_t *at, const char *host, int port)
+{
+    bool v6 = strchr(host, ':') != NULL;
+    if (*at < cap)
+        *at += (size_t)snprintf(buf + *at, cap - *at, "%s%s%s:%d", v6 ? "[" : "", host,
+                                v6 ? "]" : "", port);
+}
+
 /* Loggable form of the URL. */
 void rurl_redacted(const rurl *u, char *buf, size_t cap)
 {
-    bool v6 = strchr(u->host, ':') != NULL;
-    snprintf(buf, cap, "redis://%s%s%s%s%s%s:%d/%d", u->username ? u->username : "",
-             u->password ? ":***" : "", (u->username || u->password) ? "@" : "",
-             v6 ? "[" : "", u->host, v6 ? "]" : "", u->port, u->db);
+    size_t at = (size_t)snprintf(buf, cap, "%s%s%s%s",
+                                 u->nsentinels ? "redis-sentinel://" : "redis://",
+                                 u->username ? u->username : "", u->password ? ":***" : "",
+                                 (u->username || u->password) ? "@" : "");
+    if (!u->nsentinels)
+        red_hostport(buf, cap, &at, u->host, u->port);
+    for (int i = 0; i < u->nsentinels; i++) {
+        if (i && at < cap)
+            at += (size_t)snprintf(buf + at, cap - at, ",");
+        red_hostport(buf, cap, &at, u->sentinels[i].host, u->sentinels[i].port);
+    }
+    if (at < cap)
+        snprintf(buf + at, cap - at, "/%s%s%d%s", u->master, u->nsentinels ? "/" : "", u->db,
+                 u->cluster ? "?cluster=1" : "");
 }

@@ -114,6 +114,10 @@ static void user_free(tuser *u)
     tenant__resync_stop(u);
     sess_free(u->s);
     free(u->user);
+    if (u->redis_refs) {
+        u->gone = true; /* a resync reply still points here (tenant__user_unhold) */
+        return;
+    }
     free(u);
 }
 
@@ -412,7 +416,6 @@ tenant *tenant_new(const tenant_env *env, const cfg_tenant *tc, char *err, size_
     t->log.mod = "tenant";
     t->log.tenant = t->id;
     t->resync_interval_ms = tc->resync_interval_ms ? tc->resync_interval_ms : 60000;
-    snprintf(t->hw_key, sizeof t->hw_key, "kkim:{%s}:hw", tc->id);
     snprintf(t->synced_key, sizeof t->synced_key, "kkim:{%s}:synced", tc->id);
     if (tc->redis.set && own_redis_start(t, err, errlen) < 0) {
         tenant_free(t);
@@ -423,7 +426,8 @@ tenant *tenant_new(const tenant_env *env, const cfg_tenant *tc, char *err, size_
         KK_LOG_ERROR(&t->log, "token_source_failed", KK_S("detail", err));
         err[0] = '\0';
     }
-    rsink_cfg rcfg = { .maxlen = tc->streams.maxlen, .retention_ms = tc->streams.retention_ms };
+    rsink_cfg rcfg = { .maxlen = tc->streams.maxlen, .retention_ms = tc->streams.retention_ms,
+                       .partitions = (unsigned)tc->streams.partitions };
     t->rs = t->id ? rsink_new(t->env.redis, t->id, &rcfg) : NULL;
     csync_ops ops;
     rsink_csync_ops(&ops, tenant__csync_pull);

@@ -60,6 +60,8 @@ typedef struct tuser {
     uint64_t next_resync_ms;
     tpull *pulls, *pulls_tail;
     unsigned pulls_inflight;
+    unsigned redis_refs; /* resync Redis replies in flight that point here */
+    bool gone;           /* freed while redis_refs > 0: the last reply frees it */
 } tuser;
 
 struct tenant {
@@ -86,7 +88,6 @@ struct tenant {
     tuser **thr;          /* logins stopped by the spent budget, resumed at refill */
     size_t n_thr, cap_thr;
     uint64_t resync_interval_ms;
-    char hw_key[160];     /* kkim:{T}:hw */
     char synced_key[160]; /* kkim:{T}:synced */
     /* metrics */
     uint64_t frames_in, frames_out; /* all logins, incremented by sess */
@@ -96,6 +97,7 @@ struct tenant {
 };
 
 /* tenant_sync.c */
+bool tenant__user_unhold(tuser *u);
 void tenant__resync_start(tuser *u);
 void tenant__resync_stop(tuser *u);
 void tenant__on_unsolicited(void *owner, sess *s, int32_t req_identifier, kk_view data);

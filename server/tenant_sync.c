@@ -225,7 +225,7 @@ static void queue_pull(tuser *u, const char *conv, uint64_t from, uint64_t to)
  * offline login refuses (< 0): convsync retries without using a try. */
 int tenant__csync_pull(void *ud, const char *conv, uint64_t from, uint64_t to, const char *via)
 {
-    tenant *t = ud;
+    tenant *t = rsink_pull_ud(ud); /* the csync's ud is the rsink (rsink.h) */
     tuser *u = tenant__find_via(t, via);
     if (!u || sess_get_state(u->s) != SESS_ONLINE)
         return KK_EAGAIN;
@@ -299,10 +299,25 @@ static void store_start(tenant *t, const char *conv, uint64_t hw)
         return;
     st->t = t;
     memcpy(st->conv, conv, n + 1);
-    const char *argv[6] = { "EVAL", script, "1", t->hw_key, conv, num };
-    size_t lens[6] = { 4, sizeof script - 1, 1, strlen(t->hw_key), n, strlen(num) };
+    char key[256];
+    rsink_conv_key(t->rs, conv, "hw", key, sizeof key);
+    const char *argv[6] = { "EVAL", script, "1", key, conv, num };
+    size_t lens[6] = { 4, sizeof script - 1, 1, strlen(key), n, strlen(num) };
     if (rconn_cmd(t->env.redis, 6, argv, lens, on_start_hw, st) < 0)
         free(st);
+}
+
+/* A Redis reply that pointed at u arrived: drops its hold. True when the
+ * login was freed meanwhile (the reply is stale; u is freed by the last
+ * one), so a login can be stopped while its resync waits for Redis. */
+bool tenant__user_unhold(tuser *u)
+{
+    u->redis_refs--;
+    if (!u->gone)
+        return false;
+    if (u->redis_refs == 0)
+        free(u);
+    return true;
 }
 
 /* Decides where each conversation resumes, given Redis's watermarks. */
@@ -310,6 +325,10 @@ static void on_hws(void *ud, int rc, size_t n, const int64_t *hws)
 {
     tsync *c = ud;
     tuser *u = c->u;
+    if (tenant__user_unhold(u)) {
+        tsync_free(c);
+        return;
+    }
     tenant *t = u->t;
     if (c->gen != u->gen || rc < 0) {
         if (c->gen == u->gen)
@@ -406,7 +425,9 @@ static void on_maxseq(void *ud, sess *s, int rc, int64_t err_code, kk_view err_m
     if (rsink_hw_get(u->t->rs, (const char *const *)c->convs, c->n, on_hws, c) < 0) {
         tsync_free(c);
         u->resyncing = false;
+        return;
     }
+    u->redis_refs++;
 }
 
 /* Sends 1001 (GetMaxSeqReq for the own user). */
@@ -433,7 +454,7 @@ static void on_synced(void *ud, int status, const struct redisReply *reply)
 {
     treq *r = ud;
     tuser *u = r->u;
-    bool current = r->gen == u->gen;
+    bool current = !tenant__user_unhold(u) && r->gen == u->gen;
     free(r);
     if (!current)
         return;
@@ -465,7 +486,9 @@ void tenant__resync_start(tuser *u)
     if (!r || rconn_cmd(t->env.redis, 3, argv, lens, on_synced, r) < 0) {
         free(r);
         u->resyncing = false;
+        return;
     }
+    u->redis_refs++;
 }
 
 /* Forgets a resync in progress (the connection ended). */

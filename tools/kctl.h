@@ -101,6 +101,10 @@ const char *kctl_redis_default_url(void);
 /* Connects, AUTHs and SELECTs; prints one line naming cmd on failure (never
  * the password) and returns NULL. Free with redisFree. */
 struct redisContext *kctl_redis_connect(const char *url, const char *cmd);
+/* The same to host:port (a Redis Cluster's MOVED target) with url's
+ * credentials; host NULL = the URL's own. */
+struct redisContext *kctl_redis_connect_to(const char *url, const char *host, int port,
+                                           const char *cmd);
 
 /* ---- kctl_status.c / kctl_users.c --------------------------------------- */
 

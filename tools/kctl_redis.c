@@ -20,11 +20,28 @@ const char *kctl_redis_default_url(void)
  * (never the password) and returns NULL. Free with redisFree. */
 redisContext *kctl_redis_connect(const char *url, const char *cmd)
 {
+    return kctl_redis_connect_to(url, NULL, 0, cmd);
+}
+
+/* kctl_redis_connect to host:port instead of the URL's (host NULL: the
+ * URL's): a Cluster's MOVED target, with the URL's user and password. */
+redisContext *kctl_redis_connect_to(const char *url, const char *host, int port, const char *cmd)
+{
     rurl u;
     const char *why = NULL;
     if (rurl_parse(url, &u, &why) != 0) {
         fprintf(stderr, "kkimctl: %s: bad Redis URL: %s\n", cmd, why ? why : "?");
         return NULL;
+    }
+    if (u.nsentinels && !host) {
+        fprintf(stderr, "kkimctl: %s: redis-sentinel:// URLs are not supported here; "
+                        "give the master's redis:// URL\n", cmd);
+        rurl_free(&u);
+        return NULL;
+    }
+    if (host) {
+        snprintf(u.host, sizeof u.host, "%s", host);
+        u.port = port;
     }
     struct timeval tv = { 5, 0 };
     redisContext *c = redisConnectWithTimeout(u.host, u.port, tv);

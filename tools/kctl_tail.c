@@ -3,7 +3,12 @@
  * `raw` as base64, or decoded to a MsgData object with --decode-raw).
  *
  *   kkimctl tail demo msgs [--redis URL] [--from ID|$|0] [--count N]
- *                          [--decode-raw] [--timeout SECONDS]
+ *                          [--decode-raw] [--timeout SECONDS] [--partition P]
+ *
+ * --partition P follows kkim:{TENANT:P}:STREAM, the stream of partition P
+ * of a tenant with "streams": {"partitions": N > 1} (design §5). On a Redis
+ * Cluster (a redis://...?cluster=1 URL or any node's) a MOVED answer makes
+ * tail reconnect to the node named, with the same credentials.
  *
  * --from 0 prints the stream from its start; the default `$` prints only
  * new entries. --count stops after N entries; --timeout stops after that
@@ -12,6 +17,7 @@
  * password is sent with AUTH and never printed. */
 #include <errno.h>
 #include <hiredis.h>
+#include <stdarg.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +25,7 @@
 
 #include "kctl.h"
 #include "pbjson.h"
+#include "rclus.h"
 #include "rurl.h"
 #include "sdkws.pb-c.h"
 
@@ -29,6 +36,7 @@ typedef struct tail_opts {
     const char *tenant, *stream, *url, *from;
     long count;
     long timeout_s;
+    long partition; /* -1: none */
     bool decode_raw;
 } tail_opts;
 
@@ -37,7 +45,7 @@ static int tail_usage(const char *why)
 {
     fprintf(stderr, "kkimctl: tail: %s\n", why);
     fprintf(stderr, "usage: kkimctl tail TENANT STREAM [--redis URL] [--from ID|$|0] "
-                    "[--count N] [--decode-raw] [--timeout SECONDS]\n");
+                    "[--count N] [--decode-raw] [--timeout SECONDS] [--partition P]\n");
     return 2;
 }
 
@@ -47,6 +55,7 @@ static int tail_parse(int argc, char **argv, tail_opts *o)
     memset(o, 0, sizeof *o);
     o->from = "$";
     o->url = kctl_redis_default_url();
+    o->partition = -1;
     int pos = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -59,6 +68,12 @@ static int tail_parse(int argc, char **argv, tail_opts *o)
             o->count = strtol(argv[++i], NULL, 10);
         else if (!strcmp(a, "--timeout") && has)
             o->timeout_s = strtol(argv[++i], NULL, 10);
+        else if (!strcmp(a, "--partition") && has) {
+            char *end = NULL;
+            o->partition = strtol(argv[++i], &end, 10);
+            if (!*argv[i] || *end || o->partition < 0 || o->partition > 1023)
+                return -1;
+        }
         else if (!strcmp(a, "--decode-raw"))
             o->decode_raw = true;
         else if (a[0] == '-')
@@ -137,14 +152,38 @@ static long print_entries(const redisReply *r, bool decode_raw, char *last, size
     return n;
 }
 
+/* Runs a command on *c; a Redis Cluster's MOVED answer moves *c to the
+ * node named (at most 8 times) and runs it there. NULL when the
+ * connection failed (*c NULL when the reconnect did: already reported). */
+static redisReply *tail_command(redisContext **c, const char *url, const char *fmt, ...)
+{
+    for (int moves = 0;; moves++) {
+        va_list ap;
+        va_start(ap, fmt);
+        redisReply *r = redisvCommand(*c, fmt, ap);
+        va_end(ap);
+        char host[64];
+        int slot, port;
+        if (!r || r->type != REDIS_REPLY_ERROR || moves == 8 ||
+            rclus_redirect_parse(r->str, r->len, &slot, host, sizeof host, &port) != 1)
+            return r;
+        freeReplyObject(r);
+        redisFree(*c);
+        if (!(*c = kctl_redis_connect_to(url, host, port, "tail")))
+            return NULL;
+    }
+}
+
 /* Runs `kkimctl tail`. */
 int kctl_tail(int argc, char **argv)
 {
     tail_opts o;
     if (tail_parse(argc, argv, &o) < 0)
         return tail_usage("bad arguments");
-    char key[TAIL_KEY_MAX];
-    if ((size_t)snprintf(key, sizeof key, "kkim:{%s}:%s", o.tenant, o.stream) >= sizeof key)
+    char key[TAIL_KEY_MAX], part[24] = "";
+    if (o.partition >= 0)
+        snprintf(part, sizeof part, ":%ld", o.partition);
+    if ((size_t)snprintf(key, sizeof key, "kkim:{%s%s}:%s", o.tenant, part, o.stream) >= sizeof key)
         return tail_usage("tenant or stream name too long");
     redisContext *c = tail_connect(o.url);
     if (!c)
@@ -154,7 +193,9 @@ int kctl_tail(int argc, char **argv)
     if (!strcmp(o.from, "$")) {
         /* Pin "$" to the current last ID, so nothing that arrives between
          * two XREAD calls is missed. */
-        redisReply *r = redisCommand(c, "XREVRANGE %s + - COUNT 1", key);
+        redisReply *r = tail_command(&c, o.url, "XREVRANGE %s + - COUNT 1", key);
+        if (!c)
+            return 1;
         snprintf(last, sizeof last, "0-0");
         if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
             r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements >= 1)
@@ -164,9 +205,11 @@ int kctl_tail(int argc, char **argv)
     }
     long total = 0, idle_ms = 0;
     for (;;) {
-        redisReply *r = redisCommand(c, "XREAD COUNT 100 BLOCK 1000 STREAMS %s %s", key, last);
+        redisReply *r =
+            tail_command(&c, o.url, "XREAD COUNT 100 BLOCK 1000 STREAMS %s %s", key, last);
         if (!r) {
-            fprintf(stderr, "kkimctl: tail: Redis connection lost: %s\n", c->errstr);
+            if (c)
+                fprintf(stderr, "kkimctl: tail: Redis connection lost: %s\n", c->errstr);
             redisFree(c);
             return 1;
         }

@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+import zlib
 
 
 def free_port():
@@ -152,14 +153,14 @@ class Env:
                 pass
 
     # --- redis ---------------------------------------------------------
-    def start_redis(self, port, aof=True):
+    def start_redis(self, port, aof=True, name="redis", extra=()):
         args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", self.dir,
                 "--save", "", "--daemonize", "no"]
         if aof:
             args += ["--appendonly", "yes", "--appendfsync", "always"]
         else:
             args += ["--appendonly", "no"]
-        self.start("redis", args)
+        self.start(name, args + list(extra))
         wait_port(port)
         # The port opens before the AOF is loaded: wait for a real PONG.
         end = time.time() + 30
@@ -175,6 +176,26 @@ class Env:
             if time.time() > end:
                 raise RuntimeError("redis on port %d never answered PONG" % port)
             time.sleep(0.05)
+
+    def start_cluster(self, ports, replicas=0):
+        """A Redis Cluster on len(ports) nodes (no AOF), one process
+        "redis-<port>" each, with `replicas` replicas per master (so
+        len(ports) / (1 + replicas) masters); returns once every node says ok."""
+        for p in ports:
+            self.start_redis(p, aof=False, name="redis-%d" % p,
+                             extra=("--cluster-enabled", "yes",
+                                    "--cluster-config-file", "nodes-%d.conf" % p,
+                                    "--cluster-port", str(free_port()),
+                                    "--cluster-node-timeout", "5000"))
+        subprocess.run(["redis-cli", "--cluster", "create"] +
+                       ["127.0.0.1:%d" % p for p in ports] +
+                       ["--cluster-replicas", str(replicas), "--cluster-yes"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, timeout=60)
+        end = time.time() + 30
+        while not all(b"cluster_state:ok" in Redis(p).cmd("CLUSTER", "INFO") for p in ports):
+            if time.time() > end:
+                raise RuntimeError("the cluster never reached cluster_state:ok")
+            time.sleep(0.1)
 
     # --- gateway simulator ----------------------------------------------
     def sim_binary(self):
@@ -229,20 +250,107 @@ class Env:
                           env={"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0"})
 
 
-def check_streams(redis, tenant, truth):
-    """Compares kkim:{tenant}:msgs + :notifications with the ground truth.
+class ClusterRedis:
+    """Commands to a Redis Cluster, each sent to the master of its key
+    (args[1]), the slot asked of the cluster itself (CLUSTER KEYSLOT);
+    a MOVED answer reloads the map. Enough for check_streams."""
+
+    def __init__(self, port):
+        self.seed = Redis(port)
+        self.conns = {}
+        self.load()
+
+    def load(self):
+        self.owner = []
+        for first, last, master, *_ in self.seed.cmd("CLUSTER", "SLOTS"):
+            self.owner.append((first, last, int(master[1])))
+
+    def node_of(self, key):
+        slot = self.seed.cmd("CLUSTER", "KEYSLOT", key)
+        port = next(p for first, last, p in self.owner if first <= slot <= last)
+        if port not in self.conns:
+            self.conns[port] = Redis(port)
+        return self.conns[port]
+
+    def cmd(self, *args):
+        for _ in range(5):
+            try:
+                return self.node_of(args[1]).cmd(*args)
+            except RuntimeError as e:
+                if "MOVED" not in str(e):
+                    raise
+                self.load()
+        raise RuntimeError("redis: too many MOVED for %r" % (args[1],))
+
+    stream = Redis.stream
+
+    def close(self):
+        for c in list(self.conns.values()) + [self.seed]:
+            c.close()
+
+
+def wait_for(what, fn, timeout=30):
+    """Polls fn() every 0.1 s until it is true (an OSError or RuntimeError
+    counts as false); raises naming `what` after timeout s."""
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            if fn():
+                return
+        except (OSError, RuntimeError):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("timed out waiting for " + what)
+
+
+def info_field(port, section, field):
+    """One field of INFO <section> of the Redis at port (str), or None."""
+    text = Redis(port).cmd("INFO", section).decode()
+    for line in text.splitlines():
+        if line.startswith(field + ":"):
+            return line.split(":", 1)[1]
+    return None
+
+
+def slot_owner(port, key):
+    """The port of the master serving key's slot, asked of the node at port."""
+    r = Redis(port)
+    slot = r.cmd("CLUSTER", "KEYSLOT", key)
+    for first, last, master, *_ in r.cmd("CLUSTER", "SLOTS"):
+        if first <= slot <= last:
+            return int(master[1])
+    raise RuntimeError("slot %d has no master" % slot)
+
+
+def stream_keys(tenant, name, partitions=1):
+    """The keys of one stream of a tenant: kkim:{T}:name, or one per
+    partition kkim:{T:p}:name (design §5)."""
+    if partitions <= 1:
+        return ["kkim:{%s}:%s" % (tenant, name)]
+    return ["kkim:{%s:%d}:%s" % (tenant, p, name) for p in range(partitions)]
+
+
+def check_streams(redis, tenant, truth, partitions=1):
+    """Compares kkim:{tenant}:msgs + :notifications (every partition's)
+    with the ground truth.
 
     truth: {conversationID: set(seqs)}. Returns (problems, stats): each
-    conversation must hold its seqs exactly once, in ascending order.
+    conversation must hold its seqs exactly once, in ascending order, in
+    the partition crc32(conversationID) mod partitions.
     """
     seen = {}
     problems = []
     entries = 0
-    for stream in ("msgs", "notifications"):
-        for eid, f in redis.stream("kkim:{%s}:%s" % (tenant, stream)):
+    misplaced = 0
+    keys = stream_keys(tenant, "msgs", partitions) + stream_keys(tenant, "notifications", partitions)
+    for key in keys:
+        for eid, f in redis.stream(key):
             conv = f[b"conversationID"].decode()
             seq = int(f[b"seq"])
             entries += 1
+            if partitions > 1 and key.split("}")[0] != "kkim:{%s:%d" % (
+                    tenant, zlib.crc32(conv.encode()) % partitions):
+                misplaced += 1
             if seq == 0:
                 continue
             seen.setdefault(conv, []).append(seq)
@@ -268,7 +376,38 @@ def check_streams(redis, tenant, truth):
             if len(problems) < 20:
                 problems.append("%s: missing %d seqs (e.g. %s)" % (conv, len(miss), sorted(miss)[:5]))
     return problems, {"entries": entries, "conversations": len(seen), "dups": dups,
-                      "missing": missing, "disorder": disorder, "extra": extra}
+                      "missing": missing, "disorder": disorder, "extra": extra,
+                      "misplaced": misplaced}
+
+
+def check_completeness(env, redis, tenants, tenant_of, check, expect, partitions=1, timeout=120):
+    """The ground truth from the simulator's log (conversations sorted to
+    tenants by tenant_of(conv), None = nobody's), then check_streams per
+    tenant until nothing is missing or timeout s passed, with one check
+    each: the log holds `expect` seqs; 0 lost, 0 duplicated, in order, no
+    other tenant's conversation, every conversation in its partition."""
+    truth = {t: {} for t in tenants}
+    log = env.seqlog()
+    for conv, seq in log:
+        t = tenant_of(conv)
+        if t:
+            truth[t].setdefault(conv, set()).add(seq)
+    check(len(log) == expect, "simulator log holds %d seqs (%d injected)" % (len(log), expect))
+    deadline = time.time() + timeout
+    while True:
+        results = {t: check_streams(redis, t, truth[t], partitions) for t in truth}
+        if all(st["missing"] == 0 for _, st in results.values()) or time.time() > deadline:
+            break
+        time.sleep(2)
+    for t, (problems, st) in results.items():
+        print("%s: %s" % (t, json.dumps(st)), flush=True)
+        for p in problems[:10]:
+            print("   ", p)
+        check(st["missing"] == 0, "%s: 0 lost" % t)
+        check(st["dups"] == 0, "%s: 0 duplicated" % t)
+        check(st["disorder"] == 0, "%s: in order per conversation" % t)
+        check(st["extra"] == 0, "%s: no conversation of another tenant" % t)
+        check(st["misplaced"] == 0, "%s: every conversation in its partition" % t)
 
 
 # --- hand-made gateway frames (for bad-input tests) --------------------------

@@ -88,24 +88,64 @@ def injections():
     return shapes
 
 
+def start_online(env, path, admin, check, how=""):
+    """Starts the relay on config path and checks that every login of both
+    tenants comes online (admin API); `how` ends the check's name."""
+    env.start_relay(path)
+    kkit.wait_port(admin)
+    n = len(ALPHA) + len(BETA)
+    check(wait_online(env, admin, n), ("all %d logins online " % n + how).strip())
+
+
+def inject(env, shapes, total, tag):
+    """Injects total messages over the shapes, in rounds; returns the count."""
+    per = max(1, total // 10 // len(shapes))
+    sent = 0
+    while sent < total:
+        for s in shapes:
+            k = min(per, total - sent)
+            if k <= 0:
+                break
+            r = env.sim("/inject", dict(s, count=k, text=tag))
+            if r.get("errCode"):
+                raise RuntimeError("inject failed: %r" % r)
+            sent += k
+    return sent
+
+
 def main():
     kkit.run_driver("relay_completeness", BUILD, run, check, logs=("relay", "sim"))
 
 
-def run(env):
-    ws, ctl, rp, admin = (kkit.free_port() for _ in range(4))
-    env.start_redis(rp)
+def prepare(env, ws, ctl, redis_port, admin, redis_url=None, partitions=None):
+    """Starts the simulator with the users and groups, writes both token
+    files and the relay config (redis.url and streams.partitions replaced
+    when given); returns the config path. Shared with the Redis Cluster and
+    Sentinel drivers."""
     env.start_sim(ws, ctl, ALPHA + BETA + EXT)
     env.sim("/groups", {"groupID": "ga1", "members": ["alpha1", "alpha2", "alpha5", "ext1"]})
     env.sim("/groups", {"groupID": "ga2", "members": ["alpha3", "alpha6", "ext2"]})
     env.sim("/groups", {"groupID": "gb1", "members": ["beta1", "beta2", "beta4", "ext2"]})
     env.mint_tokens("alpha", ALPHA)
     env.mint_tokens("beta", BETA)
-    cfg = write_config(env, ws, rp, admin)
-    env.start_relay(cfg)
-    kkit.wait_port(admin)
-    online = wait_online(env, admin, len(ALPHA) + len(BETA))
-    check(online, "all %d logins online" % (len(ALPHA) + len(BETA)))
+    path = write_config(env, ws, redis_port, admin)
+    if redis_url or partitions:
+        with open(path) as f:
+            cfg = json.load(f)
+        if redis_url:
+            cfg["redis"]["url"] = redis_url
+        for t in cfg["tenants"] if partitions else ():
+            t["streams"] = {"partitions": partitions}
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+    return path
+
+
+def run(env):
+    ws, ctl, rp, admin = (kkit.free_port() for _ in range(4))
+    env.start_redis(rp)
+    cfg = prepare(env, ws, ctl, rp, admin)
+    start_online(env, cfg, admin, check)
 
     shapes = injections()
     chunk = max(1, TOTAL // 20)

@@ -252,7 +252,9 @@ static void config_secrets_come_from_env_and_file_and_never_reach_errors(void **
     assert_string_equal(errs.e[0].msg,
                         "admin.listen: a non-loopback admin address needs admin.token");
     assert_string_equal(errs.e[1].msg, "redis.url: invalid Redis URL (bad port); expected "
-                                       "redis://[user[:password]@]host:port/db");
+                                       "redis://[user[:password]@]host:port/db[?cluster=1] or "
+                                       "redis-sentinel://[user[:password]@]host:port[,...]"
+                                       "/master[/db]");
     assert_string_equal(errs.e[2].msg,
                         "redis.password: environment variable KK_TEST_UNSET_VAR is not set or empty");
     cfg_errors_free(&errs);

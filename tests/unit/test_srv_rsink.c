@@ -274,6 +274,21 @@ append_writes_entries_in_order_and_drops_replays(void **state)
     assert_int_equal(rsink_inflight(f->rs), 0);
 }
 
+/* Asserts that kkim:{t1}:events holds exactly one gap event, with these fields. */
+static void
+assert_one_gap_event(fx *f, const char *conv, const char *from, const char *to, const char *why)
+{
+    redisReply *r = redisCommand(f->sync, "XRANGE kkim:{t1}:events - +");
+    assert_int_equal(r->elements, 1);
+    const char *const ev[] = { "type", "gap", "conversationID", conv,
+                               "from", from, "to", to, "reason", why };
+    redisReply *fl = r->element[0]->element[1];
+    assert_int_equal(fl->elements, 10);
+    for (size_t i = 0; i < 10; i++)
+        assert_string_equal(fl->element[i]->str, ev[i]);
+    freeReplyObject(r);
+}
+
 static void
 gap_stops_the_batch_and_skip_steps_over_it(void **state)
 {
@@ -293,15 +308,7 @@ gap_stops_the_batch_and_skip_steps_over_it(void **state)
     run_until(f, &s.done);
     assert_true(s.advanced);
     assert_int_equal(s.hw, 4);
-    redisReply *r = redisCommand(f->sync, "XRANGE kkim:{t1}:events - +");
-    assert_int_equal(r->elements, 1);
-    static const char *const ev[] = { "type", "gap", "conversationID", "sg_g",
-                                      "from", "3", "to", "4", "reason", "placeholder" };
-    redisReply *fl = r->element[0]->element[1];
-    assert_int_equal(fl->elements, 10);
-    for (size_t i = 0; i < 10; i++)
-        assert_string_equal(fl->element[i]->str, ev[i]);
-    freeReplyObject(r);
+    assert_one_gap_event(f, "sg_g", "3", "4", "placeholder");
     g = append_range(f, "sg_g", 5, 6);
     assert_res(&g, 2, 0, 6, 0);
 }
@@ -379,6 +386,64 @@ event_is_written_with_its_fields(void **state)
     assert_int_equal(fl->elements, 6);
     for (size_t i = 0; i < 6; i++)
         assert_string_equal(fl->element[i]->str, want[i]);
+    freeReplyObject(r);
+}
+
+/* Integer reply of a command on the sync connection. */
+static long long
+sync_int(fx *f, const char *cmd, const char *key)
+{
+    redisReply *r = redisCommand(f->sync, "%s %s", cmd, key);
+    long long v = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    freeReplyObject(r);
+    return v;
+}
+
+static void
+partitions_keep_each_conversation_in_its_own_keys(void **state)
+{
+    fx *f = *state;
+    rsink_free(f->rs);
+    rsink_cfg cfg = { .partitions = 4 };
+    f->rs = rsink_new(f->rc, "t1", &cfg);
+    /* crc32 mod 4: sg_g → 3, si_a_b → 0, sg_h → 2 (zlib.crc32 agrees) */
+    assert_int_equal(rsink_partition(f->rs, "sg_g"), 3);
+    assert_int_equal(rsink_partition(f->rs, "si_a_b"), 0);
+    char key[64];
+    assert_string_equal(rsink_conv_key(f->rs, "sg_h", "hw", key, sizeof key), "kkim:{t1:2}:hw");
+    got g = append_range(f, "sg_g", 1, 2);
+    assert_res(&g, 2, 0, 2, 0);
+    g = append_range(f, "si_a_b", 1, 3);
+    assert_res(&g, 3, 0, 3, 0);
+    g = append_range(f, "n_sys", 0, 0);
+    assert_int_equal(g.res.appended, 1);
+    assert_int_equal(sync_int(f, "XLEN", "kkim:{t1:3}:msgs"), 2);
+    assert_int_equal(sync_int(f, "XLEN", "kkim:{t1:0}:msgs"), 3);
+    assert_int_equal(sync_int(f, "XLEN", "kkim:{t1:1}:notifications"), 1);
+    assert_int_equal(sync_int(f, "EXISTS", "kkim:{t1:1}:seen0:n_sys:cm-0"), 1);
+    assert_int_equal(sync_int(f, "EXISTS", "kkim:{t1}:msgs"), 0);
+    assert_int_equal(sync_int(f, "EXISTS", "kkim:{t1}:hw"), 0);
+    /* one HMGET per partition, answered once, in the caller's order */
+    const char *convs[3] = { "si_a_b", "sg_h", "sg_g" };
+    got h = { 0 };
+    assert_int_equal(rsink_hw_get(f->rs, convs, 3, on_hw, &h), 0);
+    run_until(f, &h.done);
+    assert_int_equal(h.rc, 0);
+    assert_int_equal(h.n, 3);
+    assert_int_equal(h.hws[0], 3);
+    assert_int_equal(h.hws[1], -1);
+    assert_int_equal(h.hws[2], 2);
+    /* a skip advances the partition's hw; its gap event goes to the tenant's stream */
+    got k = { 0 };
+    assert_int_equal(rsink_skip(f->rs, "sg_g", 3, 5, "missing", on_skip, &k), 0);
+    run_until(f, &k.done);
+    assert_true(k.advanced);
+    assert_int_equal(k.hw, 5);
+    while (rsink_inflight(f->rs) > 0) /* the gap event's XADD */
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_one_gap_event(f, "sg_g", "3", "5", "missing");
+    redisReply *r = redisCommand(f->sync, "HGET kkim:{t1:3}:hw sg_g");
+    assert_string_equal(r->str, "5");
     freeReplyObject(r);
 }
 
@@ -631,6 +696,8 @@ main(void)
         cmocka_unit_test_setup_teardown(hw_get_reads_watermarks_and_absent_fields, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(event_is_written_with_its_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(partitions_keep_each_conversation_in_its_own_keys, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(convsync_glue_archives_reordered_messages_once, setup,
                                         teardown),
         cmocka_unit_test(embedded_scripts_match_their_lua_sources),
