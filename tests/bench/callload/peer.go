@@ -162,6 +162,13 @@ func newPeer(m *mediaFiles) (*peer, error) {
 		webrtc.RTPCodecTypeVideo); err != nil {
 		return nil, err
 	}
+	// RTX offered so that the relay asks for retransmissions (it NACKs only
+	// with an RTX payload type); Pion 3.1 answers NACKs on the original SSRC.
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType: "video/rtx", ClockRate: 90000, SDPFmtpLine: "apt=96"}, PayloadType: 97},
+		webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, err
+	}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
 		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
 		PayloadType: 111}, webrtc.RTPCodecTypeAudio); err != nil {
