@@ -11,7 +11,9 @@ same machine. Prints "figure:" lines per peer:
   recorded     relay: `ended` events whose sidecar exists with both tracks;
                janus: calls with both .mjr files holding packets
   cpu          utime+stime of the recorder process over the steady window
-               (every call streaming), % of one core, total and per call
+               (every call streaming, from 2 s after the last connected),
+               % of one core, total, per call and per 1000 packets/s sent
+               by the callers in that window
   rss          VmRSS mean over the window minus the process's RSS before the
                first call (N idle logins for the relay), per call
   loss         unrecovered loss: packets the callers sent (highest minus
@@ -68,8 +70,9 @@ def make_media():
 
 def drive(env, pid, argv):
     """Runs callload with argv, samples pid's CPU and RSS over the steady
-    window (from 2 s after "steady" until "ending") and returns
-    (connected, calls, cpu_seconds, window_seconds, rss_samples)."""
+    window (callload's "window" to "ending" lines) and returns
+    (connected, calls, cpu_seconds, window_seconds, rss_samples,
+    packets_sent_in_window)."""
     lines = queue.Queue()
     with open(env.log("callload-err"), "ab") as err:
         p = subprocess.Popen([CALLLOAD] + argv, stdout=subprocess.PIPE, stderr=err, text=True,
@@ -77,7 +80,7 @@ def drive(env, pid, argv):
     threading.Thread(target=lambda: [lines.put(ln) for ln in p.stdout] + [lines.put(None)],
                      daemon=True).start()
     connected, calls, rss = 0, [], []
-    c0 = t0 = c1 = t1 = None
+    c0 = t0 = c1 = t1 = s0 = s1 = None
     deadline = time.time() + N / RATE + 180 + SECS
     while time.time() < deadline:
         try:
@@ -89,10 +92,10 @@ def drive(env, pid, argv):
         if ln.startswith("steady "):
             connected = int(ln.split()[1])
             print("  steady: %d connected, %d failed" % (connected, int(ln.split()[2])), flush=True)
-            time.sleep(2)
-            c0, t0 = kkit.cpu_s(pid), time.time()
-        elif ln.startswith("ending"):
-            c1, t1 = kkit.cpu_s(pid), time.time()
+        elif ln.startswith("window "):
+            c0, t0, s0 = kkit.cpu_s(pid), time.time(), int(ln.split()[1])
+        elif ln.startswith("ending "):
+            c1, t1, s1 = kkit.cpu_s(pid), time.time(), int(ln.split()[1])
         elif ln.startswith("call "):
             calls.append(json.loads(ln[5:]))
         if c0 is not None and c1 is None and (not rss or time.time() - rss[-1][0] >= 1):
@@ -102,17 +105,20 @@ def drive(env, pid, argv):
     p.wait()
     if c0 is None or c1 is None:
         raise RuntimeError("callload never reached its steady window (see %s)" % env.log("callload-err"))
-    return connected, calls, c1 - c0, t1 - t0, [r for _, r in rss]
+    return connected, calls, c1 - c0, t1 - t0, [r for _, r in rss], s1 - s0
 
 
-def report(name, n, connected, recorded, cpu, window, rss, base_rss, sent, kept):
+def report(name, n, connected, recorded, load, rss, base_rss, sent, kept):
     """Prints one peer's figure lines; returns CPU % per call."""
+    cpu, window, wsent = load
     per = 100.0 * cpu / window / max(connected, 1)
     mean = sum(rss) / len(rss)
     loss = 100.0 * (sent - kept) / sent if sent else float("nan")
     print("figure: %s calls=%d established=%d recorded=%d" % (name, n, connected, recorded))
-    print("figure: %s cpu=%.1f%% of a core over %.0f s, %.3f%% per call" % (
-        name, 100.0 * cpu / window, window, per))
+    print("figure: %s cpu=%.1f%% of a core over %.0f s, %.3f%% per call; "
+          "%.0f packets/s in, %.2f%% of a core per 1000 packets/s" % (
+              name, 100.0 * cpu / window, window, per, wsent / window,
+              100.0 * cpu / wsent * 1000))
     print("figure: %s rss=%.1f MiB (idle %.1f MiB), %.0f KiB per call" % (
         name, mean / 1024, base_rss / 1024, (mean - base_rss) / max(connected, 1)))
     print("figure: %s loss=%.4f%% unrecovered (%d of %d packets)" % (name, loss, sent - kept, sent),
@@ -157,7 +163,7 @@ def run_relay(env):
     time.sleep(2)
     base = kkit.rss_kib(relay.pid)
     ivf, ogg = make_media()
-    connected, calls, cpu, window, rss = drive(env, relay.pid, [
+    connected, calls, cpu, window, rss, wsent = drive(env, relay.pid, [
         "relay", "-ws", "127.0.0.1:%d" % ws, "-tokens", os.path.join(env.dir, "callers.tokens"),
         "-callee-prefix", "rec", "-ivf", ivf, "-ogg", ogg, "-secs", str(SECS), "-rate", str(RATE)])
     redis = kkit.Redis(rp)
@@ -188,7 +194,7 @@ def run_relay(env):
         print("  relay exited %s" % rc)
     env.stop("sim")
     env.stop("redis")
-    return report("relay", N, connected, recorded, cpu, window, rss, base, sent, kept)
+    return report("relay", N, connected, recorded, (cpu, window, wsent), rss, base, sent, kept)
 
 
 def mjr_packets(path):
@@ -239,7 +245,7 @@ def run_janus(env):
     time.sleep(1)
     base = kkit.rss_kib(janus.pid)
     ivf, ogg = make_media()
-    connected, calls, cpu, window, rss = drive(env, janus.pid, [
+    connected, calls, cpu, window, rss, wsent = drive(env, janus.pid, [
         "janus", "-url", "http://127.0.0.1:%d/janus" % port, "-n", str(N), "-ivf", ivf,
         "-ogg", ogg, "-secs", str(SECS), "-rate", str(RATE)])
     time.sleep(2)
@@ -254,7 +260,7 @@ def run_janus(env):
         if len(counts) == 2 and all(counts):
             recorded += 1
     env.stop("janus")
-    return report("janus", N, connected, recorded, cpu, window, rss, base, sent, kept)
+    return report("janus", N, connected, recorded, (cpu, window, wsent), rss, base, sent, kept)
 
 
 def main():

@@ -15,7 +15,8 @@
 // sender reports) streaming the same pre-encoded IVF and OGG files in real
 // time once connected. Calls start at -rate per second; once every call is
 // connected or has failed the program prints "steady CONNECTED FAILED",
-// streams -secs more seconds, prints "ending", stops the media, ends each
+// 2 s later "window SENT" (packets sent so far by all calls), after -secs
+// in all "ending SENT", then stops the media, ends each
 // call (hungUp / stop), prints one "call {json}" line per call (packets
 // sent per track: highest minus first RTP sequence number, plus one) and
 // "done".
@@ -96,6 +97,21 @@ func main() {
 	run(sigs, media, *rate, *connectWait, time.Duration(*secs*float64(time.Second)))
 }
 
+// warmup is the time between "steady" and "window": the recorders settle.
+const warmup = 2 * time.Second
+
+// totalSent sums the packets sent by every call so far.
+func totalSent(peers []*peer) uint64 {
+	var n uint64
+	for _, p := range peers {
+		if p != nil {
+			a, v := p.counts()
+			n += a.Packets + v.Packets
+		}
+	}
+	return n
+}
+
 // run starts every call, streams, ends them and prints the results.
 func run(sigs []signaler, media *mediaFiles, rate float64, connectWait, streamFor time.Duration) {
 	peers := make([]*peer, len(sigs))
@@ -128,8 +144,10 @@ func run(sigs []signaler, media *mediaFiles, rate float64, connectWait, streamFo
 		}
 	}
 	fmt.Printf("steady %d %d\n", connected, len(sigs)-connected)
-	time.Sleep(streamFor)
-	fmt.Println("ending")
+	time.Sleep(warmup)
+	fmt.Printf("window %d\n", totalSent(peers))
+	time.Sleep(streamFor - warmup)
+	fmt.Printf("ending %d\n", totalSent(peers))
 	for _, p := range peers {
 		if p != nil {
 			p.stopMedia()
