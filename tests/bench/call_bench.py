@@ -21,7 +21,8 @@ same machine. Prints "figure:" lines per peer:
                recorder kept — relay: sidecar packetsReceived (unique,
                retransmissions filled in); janus: distinct RTP sequence
                numbers in its .mjr files — over packets sent
-and "ratio: relay/janus cpu per call" when both ran. The run's directory
+and "ratio: relay/janus cpu per call" when both ran. One relay recording is
+probed (codecs, duration, ffmpeg decode errors). The run's directory
 (recordings included) is removed at the end unless KK_BENCH_KEEP is set.
 """
 import glob
@@ -189,12 +190,28 @@ def run_relay(env):
         kept += got
         if len(tracks) == 2 and all(t.get("packetsReceived", 0) > 0 for t in tracks):
             recorded += 1
+    sample = next((e["file"] for e in ended.values() if os.path.exists(e.get("file", ""))), None)
+    if sample:
+        print("  sample recording: %s" % probe(sample), flush=True)
     rc = env.stop("relay")
     if rc != 0:
         print("  relay exited %s" % rc)
     env.stop("sim")
     env.stop("redis")
     return report("relay", N, connected, recorded, (cpu, window, wsent), rss, base, sent, kept)
+
+
+def probe(path):
+    """Codecs, duration and decode errors of one recording (ffprobe, ffmpeg)."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries",
+                          "stream=codec_name:format=duration", "-of", "json", path],
+                         capture_output=True, text=True, timeout=120)
+    p = json.loads(out.stdout or "{}")
+    dec = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f", "null", "-"],
+                         capture_output=True, text=True, timeout=300)
+    return "%s, %.1f s, %d decode error lines" % (
+        "+".join(sorted(st["codec_name"] for st in p.get("streams", []))),
+        float(p.get("format", {}).get("duration", 0) or 0), len(dec.stderr.splitlines()))
 
 
 def mjr_packets(path):

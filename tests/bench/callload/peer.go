@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -58,6 +59,9 @@ func loadMedia(ivfPath, oggPath string) (*mediaFiles, error) {
 		return page, err
 	}); err != nil {
 		return nil, err
+	}
+	if len(m.audio) > 0 && bytes.HasPrefix(m.audio[0], []byte("OpusTags")) {
+		m.audio = m.audio[1:] // the second header page, not an Opus packet
 	}
 	if len(m.video) == 0 || len(m.audio) == 0 || m.videoDur <= 0 {
 		return nil, errors.New("media files hold no frames")
