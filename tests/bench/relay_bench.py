@@ -40,23 +40,6 @@ import kkit  # noqa: E402
 BUILD = os.path.abspath(sys.argv[1])
 MODE = sys.argv[2]
 ARGS = sys.argv[3:]
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def rss_kib(pid):
-    """VmRSS of pid in KiB."""
-    with open("/proc/%d/status" % pid) as f:
-        for ln in f:
-            if ln.startswith("VmRSS:"):
-                return int(ln.split()[1])
-    return 0
-
-
-def cpu_s(pid):
-    """utime + stime of pid in seconds."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def figure(name, value):
@@ -150,7 +133,7 @@ def mode_logins(env):
     kkit.wait_port(admin)
     sim_online(sa, 1, 30)
     time.sleep(3)
-    r0 = rss_kib(relay.pid)
+    r0 = kkit.rss_kib(relay.pid)
     env.stop("relay")
     time.sleep(1)
     cfg = relay_config(env, sa, rp, admin, alln, lim)
@@ -159,7 +142,7 @@ def mode_logins(env):
     got = sim_online(sa, n, 300)
     ramp = time.time() - t0
     time.sleep(3)
-    r1 = rss_kib(relay.pid)
+    r1 = kkit.rss_kib(relay.pid)
     print("relay: %d online (of %d) after %.1f s at %g logins/s; VmRSS 1 login %d KiB, %d logins %d KiB"
           % (got, n, ramp, lps, r0, n, r1), flush=True)
 
@@ -167,7 +150,7 @@ def mode_logins(env):
                                "-url", "ws://127.0.0.1:%d/" % sb.ws,
                                "-tokens", os.path.join(env.dir, "go.tokens"), "-delay", "3s"])
     time.sleep(2)
-    g0 = rss_kib(fl.pid)
+    g0 = kkit.rss_kib(fl.pid)
     end = time.time() + 300
     line = ""
     while time.time() < end:
@@ -176,22 +159,22 @@ def mode_logins(env):
             break
         time.sleep(1)
     time.sleep(3)
-    g1 = rss_kib(fl.pid)
+    g1 = kkit.rss_kib(fl.pid)
     print("gofleet: %s; VmRSS %d KiB -> %d KiB" % (line.strip().replace("\n", "; "), g0, g1),
           flush=True)
     gon = int(re.search(r"online (\d+)", line).group(1)) if "online" in line else 0
 
     # Idle CPU, both in the same window.
     time.sleep(5)
-    c0 = (cpu_s(relay.pid), cpu_s(fl.pid), cpu_s(sa.env.procs["sim_relay"].pid),
-          cpu_s(sb.env.procs["sim_go"].pid))
+    c0 = (kkit.cpu_s(relay.pid), kkit.cpu_s(fl.pid), kkit.cpu_s(sa.env.procs["sim_relay"].pid),
+          kkit.cpu_s(sb.env.procs["sim_go"].pid))
     w0 = time.time()
     time.sleep(idle)
-    c1 = (cpu_s(relay.pid), cpu_s(fl.pid), cpu_s(sa.env.procs["sim_relay"].pid),
-          cpu_s(sb.env.procs["sim_go"].pid))
+    c1 = (kkit.cpu_s(relay.pid), kkit.cpu_s(fl.pid), kkit.cpu_s(sa.env.procs["sim_relay"].pid),
+          kkit.cpu_s(sb.env.procs["sim_go"].pid))
     wall = time.time() - w0
     still = sa.api("/stats")["global"]["conns"] if relay.poll() is None else 0
-    r2, g2 = rss_kib(relay.pid), rss_kib(fl.pid)
+    r2, g2 = kkit.rss_kib(relay.pid), kkit.rss_kib(fl.pid)
     print("load average after: %s" % open("/proc/loadavg").read().strip())
     figure("relay logins online", "%d / %d (still connected after idle: %d)" % (got, n, still))
     figure("relay login ramp", "%.1f s (loginsPerSecond %g)" % (ramp, lps))
@@ -256,7 +239,7 @@ def mode_tput(env):
           (want, time.time() - t0, nusers * len(senders)), flush=True)
     st0 = commandstats(r)
     rpid, spid = env.procs["redis"].pid, env.procs["sim"].pid
-    c0, rc0, sc0 = cpu_s(relay.pid), cpu_s(rpid), cpu_s(spid)
+    c0, rc0, sc0 = kkit.cpu_s(relay.pid), kkit.cpu_s(rpid), kkit.cpu_s(spid)
     t0 = time.time()
     sim.api("/pushes/resume", {})
     t_res = time.time()
@@ -267,7 +250,7 @@ def mode_tput(env):
             break
         time.sleep(0.005)
     dt = time.time() - t0
-    c1, rc1, sc1 = cpu_s(relay.pid), cpu_s(rpid), cpu_s(spid)
+    c1, rc1, sc1 = kkit.cpu_s(relay.pid), kkit.cpu_s(rpid), kkit.cpu_s(spid)
     st1 = commandstats(r)
     calls = st1.get("evalsha", 0) - st0.get("evalsha", 0) + st1.get("eval", 0) - st0.get("eval", 0)
     batch = n / calls if calls else 0
@@ -333,14 +316,14 @@ def mode_lat(env):
     # 16 injectors (one per user, 4 senders) at rate/16 each; conversations
     # si_s*_u* so the relay appends to many conversations at once.
     per = rate / nusers
-    c0 = cpu_s(relay.pid)
+    c0 = kkit.cpu_s(relay.pid)
     for i, u in enumerate(users):
         sim.api("/inject", {"sendID": "s%d" % (i % 4 + 1), "recvID": u, "rate": per,
                             "durationMs": int(secs * 1000), "async": True})
     time.sleep(secs + 3)
     rd.wait(30)
     pl.wait(30)
-    c1 = cpu_s(relay.pid)
+    c1 = kkit.cpu_s(relay.pid)
     out = open(env.log("lat")).read().strip()
     pout = open(env.log("pushlat")).read().strip()
     print(pout)

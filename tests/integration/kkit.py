@@ -37,6 +37,22 @@ def wait_port(port, timeout=10.0):
     raise RuntimeError("nothing listens on port %d" % port)
 
 
+def rss_kib(pid):
+    """VmRSS of a process in KiB (0 if the line is missing)."""
+    with open("/proc/%d/status" % pid) as f:
+        for ln in f:
+            if ln.startswith("VmRSS:"):
+                return int(ln.split()[1])
+    return 0
+
+
+def cpu_s(pid):
+    """utime + stime of a process (all its threads) in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Redis:
     """A minimal RESP2 client: enough for XRANGE, HGETALL and friends."""
 

@@ -23,13 +23,6 @@ N = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
 RATE = int(sys.argv[3]) if len(sys.argv) > 3 else 2000
 
 
-def cpu_s(pid):
-    """utime + stime of a process in seconds."""
-    with open("/proc/%d/stat" % pid) as f:
-        parts = f.read().rsplit(")", 1)[1].split()
-    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def ms(eid):
     return int(eid.split("-")[0])
 
@@ -53,7 +46,7 @@ def main():
             ids += oc.pipeline_xadd(r, len(ids), min(1000, N - len(ids)))
         relay = env.start_relay(cfg, "relay")
         sim = env.procs["sim"]
-        c0, s0 = cpu_s(relay.pid), cpu_s(sim.pid)
+        c0, s0 = kkit.cpu_s(relay.pid), kkit.cpu_s(sim.pid)
         end = time.time() + 600
         while time.time() < end and r.cmd("XLEN", "kkim:{acme}:results") < N:
             time.sleep(0.2)
@@ -61,7 +54,7 @@ def main():
         t = [ms(e.decode() if isinstance(e, bytes) else e) for e, _ in res]
         sent = sum(1 for _, kv in res if kv[b"status"] == b"sent")
         span = (max(t) - min(t)) / 1000.0 if t else 0
-        c1, s1 = cpu_s(relay.pid), cpu_s(sim.pid)
+        c1, s1 = kkit.cpu_s(relay.pid), kkit.cpu_s(sim.pid)
         print("throughput: %d entries, %d sent, %.2f s first->last result, %.0f sends/s; "
               "CPU s: relay %.2f (%.0f sends per relay CPU-second), simulator %.2f" %
               (len(res), sent, span, len(res) / span if span else 0, c1 - c0,

@@ -35,14 +35,6 @@ def metric(admin, name):
     return None
 
 
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 def main():
     kkit.run_driver("relay_redis_outage", BUILD, run, check)
 
@@ -84,12 +76,12 @@ def run(env):
     th = threading.Thread(target=inject)
     th.start()
     time.sleep(2)
-    rss_before = rss_kb(relay.pid)
+    rss_before = kkit.rss_kib(relay.pid)
     env.stop("redis", signal.SIGTERM)
     samples, bp, buffered = [], [], []
     for _ in range(12):
         time.sleep(0.5)
-        samples.append(rss_kb(relay.pid))
+        samples.append(kkit.rss_kib(relay.pid))
         bp.append(metric(admin, "kkim_backpressure"))
         buffered.append(metric(admin, "kkim_buffered_bytes"))
     env.start_redis(rp)
