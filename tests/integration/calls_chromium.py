@@ -33,6 +33,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kkbrowser  # noqa: E402
 import kkit  # noqa: E402
 
 BUILD = os.path.abspath(sys.argv[1])
@@ -60,25 +61,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *a):
         pass
-
-
-def start_chromium(url, profile):
-    args = ["chromium", "--headless=new", "--no-sandbox", "--disable-gpu",
-            "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-            "--autoplay-policy=no-user-gesture-required",
-            "--disable-features=WebRtcHideLocalIpsWithMdns",
-            "--user-data-dir=" + profile, "--no-first-run", "--remote-debugging-port=0", url]
-    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-
-
-def stop_chromium(p):
-    if p and p.poll() is None:
-        try:
-            os.killpg(p.pid, signal.SIGKILL)  # Chromium's own process group only
-        except ProcessLookupError:
-            pass
-        p.wait()
 
 
 def wait_event(prefix, timeout, since=0):
@@ -209,12 +191,12 @@ def run(env):
     # (else the relay's accept would win and the cancel find no call).
     n0 = len(EVENTS)
     env.sim("/pushes/pause", {})
-    chrome = start_chromium(base + "&cancel=1", os.path.join(env.dir, "prof1"))
+    chrome = kkbrowser.start(base + "&cancel=1", os.path.join(env.dir, "prof1"))
     try:
         _, line, _ = wait_event("cancelled", 30, n0)
     finally:
         env.sim("/pushes/resume", {})
-        stop_chromium(chrome)
+        kkbrowser.stop(chrome)
     check(line is not None and line.startswith("cancelled 0"), "cancel: invite and cancel sent (%s)" % line)
     room = None
     for t, l in EVENTS[n0:]:
@@ -231,7 +213,7 @@ def run(env):
 
     # --- a recorded call ------------------------------------------------------
     n0 = len(EVENTS)
-    chrome = start_chromium(base + "&secs=6", os.path.join(env.dir, "prof2"))
+    chrome = kkbrowser.start(base + "&secs=6", os.path.join(env.dir, "prof2"))
     try:
         t_conn, line, i = wait_event("connected", 40, n0)
         check(line == "connected", "call: ICE connected through the relay's answer (%s)" % line)
@@ -239,7 +221,7 @@ def run(env):
         check(line is not None and line.startswith("hungup 0"), "call: hungUp sent (%s)" % line)
         wait_event("closed", 10, i + 1)
     finally:
-        stop_chromium(chrome)
+        kkbrowser.stop(chrome)
     room = next((l.split()[1] for _, l in EVENTS[n0:] if l.startswith("invited ")), None)
     evs = wait_calls(redis, room, ("ended", "failed"), 15)
     types = [e["type"] for e in evs]
@@ -255,7 +237,7 @@ def run(env):
 
     # --- SIGTERM mid-call --------------------------------------------------------
     n0 = len(EVENTS)
-    chrome = start_chromium(base + "&end=none", os.path.join(env.dir, "prof3"))
+    chrome = kkbrowser.start(base + "&end=none", os.path.join(env.dir, "prof3"))
     try:
         t_conn, line, i = wait_event("connected", 40, n0)
         check(line == "connected", "sigterm: call connected (%s)" % line)
@@ -263,7 +245,7 @@ def run(env):
         rc = env.stop("relay", signal.SIGTERM, timeout=30)
         check(rc == 0, "sigterm: the relay drained and exited 0 (rc %s)" % rc)
     finally:
-        stop_chromium(chrome)
+        kkbrowser.stop(chrome)
     room = next((l.split()[1] for _, l in EVENTS[n0:] if l.startswith("invited ")), None)
     evs = calls_of(redis, room)
     fin = evs[-1] if evs else {}

@@ -21,13 +21,16 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import kkbrowser  # noqa: E402
+import kkit  # noqa: E402
+
 FAILS = []
 
 
@@ -35,33 +38,6 @@ def check(name, cond, detail=""):
     print(("ok   " if cond else "FAIL ") + name + ("" if cond else "  (" + str(detail) + ")"), flush=True)
     if not cond:
         FAILS.append(name)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def start_chromium(url, profile):
-    args = ["chromium", "--headless=new", "--no-sandbox", "--disable-gpu",
-            "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-            "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
-            "--disable-features=WebRtcHideLocalIpsWithMdns",
-            "--user-data-dir=" + profile, "--no-first-run", "--remote-debugging-port=0", url]
-    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-
-
-def stop(proc):
-    if proc and proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # Chromium's own process group only
-        except ProcessLookupError:
-            pass
-        proc.wait()
 
 
 def wait_log(path, text, timeout):
@@ -225,7 +201,7 @@ def run_case(build, case):
 def run_case_in(build, case, tmp):
     rec = os.path.join(tmp, "rec")
     os.makedirs(rec)
-    port = free_port()
+    port = kkit.free_port()
     harness = os.path.join(build, "tests", "media", "media_harness")
     secs = 6
     query = {"vp8": "codec=VP8", "vp9": "codec=VP9", "h264": "codec=H264", "audio": "audio=only",
@@ -251,7 +227,7 @@ def run_case_in(build, case, tmp):
     hlog = open(os.path.join(tmp, "harness.log"), "w")
     h = subprocess.Popen(hargs, stdout=subprocess.PIPE, stderr=hlog, text=True, env=env)
     time.sleep(0.3)
-    chrome = start_chromium("http://127.0.0.1:%d/page.html?%s&secs=%d" % (port, query, secs),
+    chrome = kkbrowser.start("http://127.0.0.1:%d/page.html?%s&secs=%d" % (port, query, secs),
                             os.path.join(tmp, "profile"))
     result = None
     try:
@@ -261,7 +237,7 @@ def run_case_in(build, case, tmp):
             time.sleep(4)  # 4 s of media, then kill
             h.send_signal(signal.SIGKILL)
             h.wait()
-            stop(chrome)
+            kkbrowser.stop(chrome)
             files = [os.path.join(dp, f) for dp, _, fs in os.walk(rec) for f in fs if f.endswith(".webm")]
             check("sigkill: a partial file exists", len(files) == 1, files)
             if files:
@@ -290,7 +266,7 @@ def run_case_in(build, case, tmp):
         if case in ("timeout", "consent"):
             # Wait until connected and media flowed, then kill the caller.
             time.sleep(4)
-            stop(chrome)
+            kkbrowser.stop(chrome)
             chrome = None
             # The harness needs a /result request to return.
         out_deadline = time.time() + secs + 40 + (40 if case == "consent" else 0)
@@ -311,7 +287,7 @@ def run_case_in(build, case, tmp):
         check(case + ": harness finished", False, repr(e))
         return
     finally:
-        stop(chrome)
+        kkbrowser.stop(chrome)
         if h.poll() is None:
             h.kill()
             h.wait()
