@@ -43,11 +43,13 @@ static bool view_is(kk_view v, const char *s)
     return s && v.len == strlen(s) && memcmp(v.p, s, v.len) == 0;
 }
 
-/* The listed call of user in room (room NULL: any room). */
+/* The listed call of user in room; room NULL: the user's call that is not
+ * already ending (the one a roomless signal means). */
 static call *find(calls *c, const char *user, const char *room)
 {
     for (call *k = c->list; k; k = k->next)
-        if (strcmp(k->user, user) == 0 && (!room || strcmp(k->room, room) == 0))
+        if (strcmp(k->user, user) == 0 &&
+            (room ? strcmp(k->room, room) == 0 : k->st != CALL_ENDING))
             return k;
     return NULL;
 }
@@ -374,7 +376,7 @@ static void on_110(calls *c, const char *user, const Kkim__MsgData *md)
         return;
     call *k = find(c, user, room);
     if (!k || k->st == CALL_ENDING || strcmp(md->sendid, k->caller) != 0) {
-        KK_LOG_DEBUG(&c->log, "signal_ignored", KK_S("roomID", room), KK_S("type", type));
+        KK_LOG_INFO(&c->log, "signal_ignored", KK_S("roomID", room), KK_S("type", type));
     } else if (strcmp(type, "offer") == 0 && sdp) {
         if (k->mc)
             KK_LOG_WARN(&c->log, "renegotiation_ignored", KK_S("roomID", room));
@@ -395,7 +397,24 @@ static void on_110(calls *c, const char *user, const Kkim__MsgData *md)
     free(cand);
 }
 
-/* A fresh invite for user: end a call still held, then accept (§6.8). */
+/* Answers k's invitation with 1004 reject: the user is recording another
+ * call (KKIM doc §10.8: a busy callee rejects). Events invited, ended(busy). */
+static void reject_busy(call *k)
+{
+    calls *c = k->c;
+    k->st = CALL_ENDING;
+    const char *kv[2] = { "reason", "busy" };
+    calls__event(k, "ended", kv, 1);
+    KK_LOG_INFO(&c->log, "busy_reject", KK_S("roomID", k->room), KK_S("user", k->user));
+    if (calls__send_reject(k) == 0)
+        k->hangup_pending = true;
+    else
+        unlist(k);
+}
+
+/* A fresh invite for user (§6.8): accept it; while the user's held call is
+ * recording, reject it as busy instead; a held call without media yet is
+ * stale (the gateway only rings free users) and ends as replaced. */
 static void start_call(calls *c, const char *user, int platform, const pbsig_info *pi,
                        const Kkim__MsgData *md)
 {
@@ -416,7 +435,8 @@ static void start_call(calls *c, const char *user, int platform, const pbsig_inf
         return;
     }
     call *old = find(c, user, NULL);
-    if (old)
+    bool busy = old && old->st == CALL_MEDIA;
+    if (old && !busy)
         end_call(old, MEDIA_END_HANGUP, false, "replaced", false);
     call *k = calloc(1, sizeof *k);
     uint8_t *inv = malloc(pi->invitation.len ? pi->invitation.len : 1);
@@ -437,6 +457,10 @@ static void start_call(calls *c, const char *user, int platform, const pbsig_inf
     c->list = k;
     c->n_objs++;
     calls__event(k, "invited", NULL, 0);
+    if (busy) {
+        reject_busy(k);
+        return;
+    }
     int rc = calls__send_accept(k);
     if (rc < 0) {
         KK_LOG_WARN(&c->log, "accept_not_sent", KK_S("roomID", room), KK_ERR(rc));
@@ -488,6 +512,9 @@ static void on_1601(calls *c, const char *user, int platform, const Kkim__MsgDat
     if (kind == PBSIG_KIND_INVITE || kind == PBSIG_KIND_INVITE_IN_GROUP) {
         if (!k && pbsig_invitee_has(pi.invitation, uv))
             start_call(c, user, platform, &pi, md);
+    } else if (!k) {
+        KK_LOG_INFO(&c->log, "signal_dropped", KK_S("roomID", room), KK_S("user", user),
+                    KK_I("kind", kind), KK_S("detail", "no call of this user in this room"));
     } else if (k && kind == PBSIG_KIND_CANCEL) {
         end_call(k, MEDIA_END_CANCEL, true, NULL, false);
     } else if (k && kind == PBSIG_KIND_HUNGUP) {
@@ -525,8 +552,13 @@ void calls_on_signal_resp(calls *c, const char *user, kk_view data)
     if (pbwire_next(&r, &f) != 1 || f.wtype != PBWIRE_LEN)
         return;
     call *k = find(c, user, NULL);
-    if (!k)
+    if (!k || f.num < 3 || f.num > 6 || f.num == 4) {
+        /* accept/invite answers name the caller's side of a call: the
+         * relay is always the callee, so they are never for it. */
+        KK_LOG_INFO(&c->log, "signal_resp_dropped", KK_S("user", user), KK_U("member", f.num),
+                    KK_S("detail", k ? "not an ending" : "no call of this user"));
         return;
+    }
     if (f.num == 3)
         end_call(k, MEDIA_END_CANCEL, true, NULL, false);
     else if (f.num == 5)

@@ -10,7 +10,12 @@
  * candidates go to the media call. cancel / hungUp / reject pushes end the
  * call; a media ending sends hungUp. Every step is an entry in
  * kkim:{T}:calls (invited, accepted, media_started, ended, failed).
- * One call per user at a time: a new invite ends the old call (NOTES §6.8).
+ * One call per user at a time: a new invite while the user's call records
+ * is rejected with 1004 reject (event ended, reason busy; KKIM doc §10.8);
+ * a held call without media yet is stale and ends as replaced (NOTES §6.8).
+ * Signals for no call of the user (1601, 110, unsolicited 1004) are dropped
+ * with a log line. The user's other device accepting or rejecting ends the
+ * call (reason other_device, no hungUp from us; NOTES §6.5 step 4).
  *
  * What it never does: offer itself (NOTES §6.7 says the relay offers after
  * 3 s without an offer; this build waits CALLS_OFFER_WAIT_MS and then gives

@@ -32,7 +32,7 @@ typedef struct call {
     size_t inv_len;
     media_call *mc;       /* set while the media call lives */
     bool media_done;      /* on_finished handled */
-    bool hangup_pending;  /* hungUp sent, answer not yet in */
+    bool hangup_pending;  /* hungUp or reject sent, answer not yet in */
     bool signaled_end;    /* the peer ended it (no hungUp from us) */
     uint64_t offer_deadline_ms;
     char *early[CALLS_EARLY_CANDIDATES];
@@ -72,6 +72,7 @@ struct calls {
 /* calls_sig.c: building and sending what goes to the gateway. */
 int calls__send_accept(call *k);
 int calls__send_hungup(call *k);
+int calls__send_reject(call *k);
 int calls__send_signal(call *k, const char *signal_type, const char *sdp, const char *cand,
                        const char *mid);
 /* Parses a 110 content; returns 0 and the signal's type, room and the

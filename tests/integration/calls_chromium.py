@@ -30,10 +30,10 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kkbrowser  # noqa: E402
+import kkgw  # noqa: E402
 import kkit  # noqa: E402
 
 BUILD = os.path.abspath(sys.argv[1])
@@ -71,36 +71,6 @@ def wait_event(prefix, timeout, since=0):
                 return t, line, since + i
         time.sleep(0.05)
     return None, None, since
-
-
-def calls_of(redis, room=None):
-    out = []
-    for _, f in redis.stream("kkim:{t}:calls"):
-        d = {k.decode(): v.decode() for k, v in f.items()}
-        if room is None or d.get("roomID") == room:
-            out.append(d)
-    return out
-
-
-def wait_calls(redis, room, types, timeout):
-    end = time.time() + timeout
-    while time.time() < end:
-        evs = calls_of(redis, room)
-        if any(e["type"] in types for e in evs):
-            return evs
-        time.sleep(0.1)
-    return calls_of(redis, room)
-
-
-def session_online(admin, user):
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d/v1/sessions" % admin, timeout=5) as r:
-            for s in json.loads(r.read())["sessions"]:
-                if s.get("user") == user and s.get("state") == "online":
-                    return True
-    except OSError:
-        pass
-    return False
 
 
 def probe(path):
@@ -161,27 +131,8 @@ def run(env):
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     env.start_redis(rp, aof=False)
     env.start_sim(ws, ctl, ["agent", "cust"])
-    tok_agent = env.sim("/tokens", {"userID": "agent", "platformID": 7})["token"]
     tok_cust = env.sim("/tokens", {"userID": "cust", "platformID": 5})["token"]
-    with open(os.path.join(env.dir, "t.tokens"), "w") as f:
-        f.write("agent 7 %s\n" % tok_agent)
-    cfg = {"admin": {"listen": "127.0.0.1:%d" % admin}, "log": {"level": "info"},
-           "redis": {"url": "redis://127.0.0.1:%d/0" % rp},
-           "recordings": {"dir": os.path.join(env.dir, "rec")},
-           "media": {"threads": 1},
-           "tenants": [{"id": "t", "tokens": {"source": "file", "path": "t.tokens"},
-                        "gateway": {"url": "ws://127.0.0.1:%d" % ws, "sdkType": "go",
-                                    "platformID": 7},
-                        "users": [{"userID": "agent", "record": "auto"}]}]}
-    path = os.path.join(env.dir, "relay.json")
-    with open(path, "w") as f:
-        json.dump(cfg, f)
-    relay = env.start_relay(path)
-    kkit.wait_port(admin)
-    end = time.time() + 20
-    while time.time() < end and not session_online(admin, "agent"):
-        time.sleep(0.1)
-    check(session_online(admin, "agent"), "agent is online")
+    check(kkgw.start_recording_relay(env, ws, rp, admin) is not None, "agent is online")
     redis = kkit.Redis(rp)
     base = "http://127.0.0.1:%d/caller.html?ws=127.0.0.1:%d&token=%s&user=cust&callee=agent" % (
         srv.server_address[1], ws, tok_cust)
@@ -202,7 +153,7 @@ def run(env):
     for t, l in EVENTS[n0:]:
         if l.startswith("invited "):
             room = l.split()[1]
-    evs = wait_calls(redis, room, ("ended", "failed"), 10)
+    evs = kkgw.wait_calls(redis, room, ("ended", "failed"), 10)
     types = [e["type"] for e in evs]
     final = evs[-1] if evs else {}
     check(types[:1] == ["invited"] and (
@@ -223,7 +174,7 @@ def run(env):
     finally:
         kkbrowser.stop(chrome)
     room = next((l.split()[1] for _, l in EVENTS[n0:] if l.startswith("invited ")), None)
-    evs = wait_calls(redis, room, ("ended", "failed"), 15)
+    evs = kkgw.wait_calls(redis, room, ("ended", "failed"), 15)
     types = [e["type"] for e in evs]
     check(types == ["invited", "accepted", "media_started", "ended"],
           "call: calls events in order (%s)" % types)
@@ -247,7 +198,7 @@ def run(env):
     finally:
         kkbrowser.stop(chrome)
     room = next((l.split()[1] for _, l in EVENTS[n0:] if l.startswith("invited ")), None)
-    evs = calls_of(redis, room)
+    evs = kkgw.calls_of(redis, room)
     fin = evs[-1] if evs else {}
     check(fin.get("type") == "ended" and fin.get("reason") == "shutdown",
           "sigterm: ended with reason shutdown (%s/%s)" % (fin.get("type"), fin.get("reason")))
@@ -259,7 +210,6 @@ def run(env):
           "the relay's log has no sanitizer report")
     redis.close()
     srv.shutdown()
-    _ = relay
 
 
 def main():
