@@ -14,10 +14,13 @@ caller `cust`, logged in to the simulator over WebSocket (JSON sdk). Cases:
            the file is at <rec>/t/YYYY/MM/DD/<roomID>-cust.webm with VP8 +
            Opus (ffprobe), its duration within ±10 % of the streaming time,
            the audio not silent (volumedetect), the sidecar has the design
-           §7 keys and its sha256 is the file's;
+           §7 keys and its sha256 is the file's; an invite from cust2
+           pushed mid-call is rejected as busy (invited, ended(busy)) and
+           the recording is unharmed;
   sigterm  a call still streaming when the relay gets SIGTERM: the relay
            exits 0, the stream has ended(shutdown) with a valid file.
 """
+import base64
 import datetime
 import hashlib
 import http.server
@@ -130,7 +133,7 @@ def run(env):
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     env.start_redis(rp, aof=False)
-    env.start_sim(ws, ctl, ["agent", "cust"])
+    env.start_sim(ws, ctl, ["agent", "cust", "cust2"])
     tok_cust = env.sim("/tokens", {"userID": "cust", "platformID": 5})["token"]
     check(kkgw.start_recording_relay(env, ws, rp, admin) is not None, "agent is online")
     redis = kkit.Redis(rp)
@@ -168,6 +171,11 @@ def run(env):
     try:
         t_conn, line, i = wait_event("connected", 40, n0)
         check(line == "connected", "call: ICE connected through the relay's answer (%s)" % line)
+        # A second invite while agent records (a gateway whose view of who
+        # is free differs): rejected as busy, the recording goes on.
+        inv2 = kkgw.invitation("cust2", ["agent"], "room_second")
+        env.sim("/inject", {"sendID": "cust2", "recvID": "agent", "contentType": 1601, "pushOnly": True,
+                            "contentB64": base64.b64encode(kkgw.signal_body("invite", inv2, "cust2")).decode()})
         t_hung, line, _ = wait_event("hungup", 20, i + 1)
         check(line is not None and line.startswith("hungup 0"), "call: hungUp sent (%s)" % line)
         wait_event("closed", 10, i + 1)
@@ -178,6 +186,10 @@ def run(env):
     types = [e["type"] for e in evs]
     check(types == ["invited", "accepted", "media_started", "ended"],
           "call: calls events in order (%s)" % types)
+    busy = [(e["type"], e.get("reason", "")) for e in kkgw.calls_of(redis, "room_second")]
+    check(busy == [("invited", ""), ("ended", "busy")], "call: the second invite was rejected as busy (%s)" % busy)
+    with open(env.log("relay"), errors="replace") as f:
+        check('"event":"busy_reject"' in f.read(), "call: the relay logged its busy reject")
     fin = evs[-1] if evs else {}
     check(fin.get("reason") == "hungup" and fin.get("user") == "agent" and fin.get("caller") == "cust",
           "call: ended with reason hungup (%s)" % fin.get("reason"))
