@@ -1,6 +1,8 @@
-/* call.c — one call's life on its media thread: offer → answer, ICE with
- * libnice (full ICE, UDP only, controlled role), DTLS start when ICE is
- * ready, and the single finish path that finalizes the file and sidecar.
+/* call.c — one call's life on its media thread: offer → answer (theirs →
+ * ours, or ours → theirs), ICE with libnice (full ICE, UDP only; controlled
+ * when answering, controlling when offering: RFC 8445 §6.1.1), DTLS start
+ * when ICE is ready, and the single finish path that finalizes the file and
+ * sidecar.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 
 #define MCALL_ANSWER_CAP 16384 /* our answers are ~2 KiB */
 #define MCALL_MAX_LOCAL_CANDS 16
+#define MCALL_EARLY_DTLS 8     /* DTLS datagrams kept before ICE is ready: one flight */
 
 /* Sends a datagram on the call's only component. */
 void mcall_send(media_call *call, const uint8_t *p, size_t len)
@@ -43,7 +46,8 @@ static void fmt_cand(const media_call *call, const NiceCandidate *c, char *out, 
     }
 }
 
-/* Gathering done: build and deliver the answer, then trickle our candidates. */
+/* Gathering done: build and deliver our description (the answer, or our
+ * own offer), then trickle our candidates. */
 static void on_gathered(NiceAgent *agent, guint sid, gpointer data)
 {
     media_call *call = data;
@@ -68,19 +72,23 @@ static void on_gathered(NiceAgent *agent, guint sid, gpointer data)
     msdp_local l = {.ufrag = ufrag, .pwd = pwd, .cands = ptrs, .ncands = n,
                     .fingerprint = mdtls_ctx_fingerprint(call->w->pool->dtls),
                     .sess_id = g_random_int()};
-    char *ans = malloc(MCALL_ANSWER_CAP);
-    int rc = ans ? msdp_answer(call->sdp, &call->ch, &l, ans, MCALL_ANSWER_CAP) : KK_ENOMEM;
+    char *desc = malloc(MCALL_ANSWER_CAP);
+    int rc = !desc           ? KK_ENOMEM
+             : call->offerer ? msdp_write_offer(&l, call->offer_video, desc, MCALL_ANSWER_CAP)
+                             : msdp_answer(call->sdp, &call->ch, &l, desc, MCALL_ANSWER_CAP);
     g_free(ufrag);
     g_free(pwd);
     if (rc < 0) {
-        free(ans);
+        free(desc);
         mcall_finish(call, MEDIA_END_INTERNAL);
         return;
     }
-    if (call->cbs.on_answer)
-        call->cbs.on_answer(call->cbs.ud, ans);
-    free(ans);
-    const char *mid = call->sdp->m[call->ch.audio_m >= 0 ? call->ch.audio_m : call->ch.video_m].mid;
+    void (*deliver)(void *, const char *) = call->offerer ? call->cbs.on_offer : call->cbs.on_answer;
+    if (deliver)
+        deliver(call->cbs.ud, desc);
+    free(desc);
+    const char *mid = call->offerer ? "0"
+                      : call->sdp->m[call->ch.audio_m >= 0 ? call->ch.audio_m : call->ch.video_m].mid;
     for (int i = 0; i < n && call->cbs.on_candidate && !call->finished; i++)
         call->cbs.on_candidate(call->cbs.ud, cands[i], mid);
     if (call->cbs.on_candidate && !call->finished)
@@ -98,20 +106,45 @@ static void on_state(NiceAgent *agent, guint sid, guint cid, guint state, gpoint
     if (state == NICE_COMPONENT_STATE_READY || state == NICE_COMPONENT_STATE_CONNECTED) {
         bool first = !call->ice_ready;
         call->ice_ready = call->ever_ready = true;
-        if (first && mdtls_start(call->dtls) < 0)
+        if (first && (!call->dtls || mdtls_start(call->dtls) < 0)) {
             mcall_finish(call, MEDIA_END_DTLS_FAILED);
+            return;
+        }
+        for (guint i = 0; first && call->early_dtls && i < call->early_dtls->len; i++) {
+            GBytes *b = g_ptr_array_index(call->early_dtls, i);
+            gsize n;
+            const guint8 *p = g_bytes_get_data(b, &n);
+            if (!call->finished)
+                mcall_recv(call, (uint8_t *)p, n);
+        }
+        if (call->early_dtls) {
+            g_ptr_array_free(call->early_dtls, TRUE);
+            call->early_dtls = NULL;
+        }
     } else if (state == NICE_COMPONENT_STATE_FAILED) {
         mcall_finish(call, call->ever_ready ? MEDIA_END_CONSENT_LOST : MEDIA_END_ICE_FAILED);
     }
 }
 
-/* Datagrams from ICE (STUN is consumed by libnice). */
+/* Datagrams from ICE (STUN is consumed by libnice). DTLS that comes before
+ * our side of ICE is ready (the peer's ClientHello when we offered and are
+ * the server: its ICE may be up before its answer reaches us) is kept and
+ * fed at READY, when replies can go out; else the peer would retransmit
+ * only after its 1 s DTLS timer. */
 static void on_recv(NiceAgent *agent, guint sid, guint cid, guint len, gchar *buf, gpointer data)
 {
     (void)agent, (void)sid, (void)cid;
     media_call *call = data;
-    if (!call->finished)
+    if (call->finished)
+        return;
+    if (call->ice_ready && call->dtls) {
         mcall_recv(call, (uint8_t *)buf, len);
+    } else if (mrtp_classify((const uint8_t *)buf, len) == MRTP_DTLS) {
+        if (!call->early_dtls)
+            call->early_dtls = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+        if (call->early_dtls->len < MCALL_EARLY_DTLS)
+            g_ptr_array_add(call->early_dtls, g_bytes_new(buf, len));
+    }
 }
 
 /* Adds every local interface address (and 127.0.0.1 when configured):
@@ -140,7 +173,7 @@ static int ice_init(media_call *call)
     if (!call->agent)
         return KK_EIO;
     g_object_set(call->agent, "ice-tcp", FALSE, "ice-udp", TRUE, "upnp", FALSE,
-                 "controlling-mode", FALSE, NULL);
+                 "controlling-mode", (gboolean)call->offerer, NULL);
     if (cfg->stun_host)
         g_object_set(call->agent, "stun-server", cfg->stun_host, "stun-server-port",
                      (guint)cfg->stun_port, NULL);
@@ -159,15 +192,61 @@ static int ice_init(media_call *call)
     g_signal_connect(call->agent, "candidate-gathering-done", G_CALLBACK(on_gathered), call);
     g_signal_connect(call->agent, "component-state-changed", G_CALLBACK(on_state), call);
     nice_agent_attach_recv(call->agent, call->stream_id, 1, call->w->ctx, on_recv, call);
-    if (!nice_agent_set_remote_credentials(call->agent, call->stream_id, call->sdp->ufrag,
-                                           call->sdp->pwd))
-        return KK_EPROTO;
     if (!nice_agent_gather_candidates(call->agent, call->stream_id))
         return KK_EIO;
     return 0;
 }
 
-/* First message of a call: parse, choose codecs, set up ICE and DTLS. */
+/* The remote description's media and DTLS side: tracks for the chosen
+ * codecs, the DTLS endpoint in the role the description leaves us. Answering,
+ * this precedes gathering: its end builds the answer from the choice.
+ * Returns a reason to end the call with, or MEDIA_END_NONE. */
+static media_end_reason media_remote(media_call *call)
+{
+    if (msdp_choose(call->sdp, &call->ch) < 0)
+        return MEDIA_END_NO_CODEC;
+    mcall_media_init(call);
+    if (mdtls_new(call->w->pool->dtls, call->sdp->fingerprint, dtls_out, call, &call->dtls) < 0)
+        return MEDIA_END_BAD_OFFER;
+    if (call->offerer && strcmp(call->sdp->setup, "active") == 0)
+        mdtls_set_server(call->dtls);
+    return MEDIA_END_NONE;
+}
+
+/* The remote description's ICE side: credentials, then its candidates. */
+static media_end_reason ice_remote(media_call *call)
+{
+    if (!nice_agent_set_remote_credentials(call->agent, call->stream_id, call->sdp->ufrag,
+                                           call->sdp->pwd))
+        return MEDIA_END_BAD_OFFER;
+    for (int i = 0; i < call->sdp->ncands && !call->finished; i++)
+        mcall_add_candidate(call, call->sdp->cands[i]);
+    return MEDIA_END_NONE;
+}
+
+/* The peer's answer to our offer (media_call_set_answer), then the
+ * candidates that came before it. */
+void mcall_set_answer(media_call *call, void *arg)
+{
+    const char *sdp = arg;
+    if (call->finished || !call->offerer || call->have_answer || !call->agent)
+        return;
+    call->have_answer = true;
+    media_end_reason why = msdp_parse_answer(sdp, strlen(sdp), call->sdp) < 0
+                               ? MEDIA_END_BAD_OFFER
+                               : media_remote(call);
+    if (why == MEDIA_END_NONE)
+        why = ice_remote(call);
+    if (why != MEDIA_END_NONE) {
+        mcall_finish(call, why);
+        return;
+    }
+    for (guint i = 0; call->early_cands && i < call->early_cands->len && !call->finished; i++)
+        mcall_add_candidate(call, g_ptr_array_index(call->early_cands, i));
+}
+
+/* First message of a call: answering, parse the offer and set up media,
+ * DTLS and ICE; offering, set up ICE only (the rest waits for the answer). */
 void mcall_start(media_call *call, void *arg)
 {
     (void)arg;
@@ -180,26 +259,16 @@ void mcall_start(media_call *call, void *arg)
         mcall_finish(call, MEDIA_END_SHUTDOWN);
         return;
     }
-    if (msdp_parse(call->offer, strlen(call->offer), call->sdp) < 0) {
-        mcall_finish(call, MEDIA_END_BAD_OFFER);
-        return;
-    }
-    if (msdp_choose(call->sdp, &call->ch) < 0) {
-        mcall_finish(call, MEDIA_END_NO_CODEC);
-        return;
-    }
-    mcall_media_init(call);
-    if (mdtls_new(call->w->pool->dtls, call->sdp->fingerprint, dtls_out, call, &call->dtls) < 0) {
-        mcall_finish(call, MEDIA_END_BAD_OFFER);
-        return;
-    }
-    int rc = ice_init(call);
-    if (rc < 0) {
-        mcall_finish(call, rc == KK_EPROTO ? MEDIA_END_BAD_OFFER : MEDIA_END_INTERNAL);
-        return;
-    }
-    for (int i = 0; i < call->sdp->ncands && !call->finished; i++)
-        mcall_add_candidate(call, call->sdp->cands[i]);
+    media_end_reason why = MEDIA_END_NONE;
+    if (!call->offerer)
+        why = msdp_parse(call->offer, strlen(call->offer), call->sdp) < 0 ? MEDIA_END_BAD_OFFER
+                                                                          : media_remote(call);
+    if (why == MEDIA_END_NONE && ice_init(call) < 0)
+        why = MEDIA_END_INTERNAL;
+    if (why == MEDIA_END_NONE && !call->offerer)
+        why = ice_remote(call);
+    if (why != MEDIA_END_NONE)
+        mcall_finish(call, why);
     if (call->finished)
         return;
     call->tick = g_timeout_source_new(20);
@@ -213,6 +282,15 @@ void mcall_add_candidate(media_call *call, void *arg)
     const char *cand = arg;
     if (call->finished || !call->agent)
         return;
+    if (call->offerer && !call->have_answer) { /* kept until the answer comes */
+        if (!call->early_cands)
+            call->early_cands = g_ptr_array_new_with_free_func(g_free);
+        if (call->early_cands->len >= MEDIA_MAX_REMOTE_CANDIDATES)
+            mcall_finish(call, MEDIA_END_CANDIDATE_FLOOD);
+        else
+            g_ptr_array_add(call->early_cands, g_strdup(cand ? cand : ""));
+        return;
+    }
     if (!cand || !cand[0] || !strcmp(cand, "a=end-of-candidates")) {
         nice_agent_peer_candidate_gathering_done(call->agent, call->stream_id);
         return;
@@ -312,6 +390,14 @@ void mcall_finish(media_call *call, media_end_reason reason)
         }
         if (mside_write(side, &in) < 0)
             side[0] = '\0';
+    }
+    if (call->early_cands) {
+        g_ptr_array_free(call->early_cands, TRUE);
+        call->early_cands = NULL;
+    }
+    if (call->early_dtls) {
+        g_ptr_array_free(call->early_dtls, TRUE);
+        call->early_dtls = NULL;
     }
     mcall_media_close(call);
     mdtls_free(call->dtls);

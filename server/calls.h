@@ -17,10 +17,13 @@
  * with a log line. The user's other device accepting or rejecting ends the
  * call (reason other_device, no hungUp from us; NOTES §6.5 step 4).
  *
- * What it never does: offer itself (NOTES §6.7 says the relay offers after
- * 3 s without an offer; this build waits CALLS_OFFER_WAIT_MS and then gives
- * up with hungUp, logged), look at pulled messages (only pushes reach it),
- * or touch Redis other than through rsink_call_event.
+ * Who offers (NOTES §6.7): without the caller's offer CALLS_OFFER_WAIT_MS
+ * after our accept, the relay sends its own (receive-only) offer as a 110
+ * message and takes the caller's answer; a caller's offer after ours
+ * (glare) rolls ours back and is answered.
+ *
+ * What it never does: look at pulled messages (only pushes reach it), or
+ * touch Redis other than through rsink_call_event.
  *
  * Threads: loop thread only; media callbacks are handed over through a
  * mutex-guarded queue drained by a uv_async_t.
@@ -42,8 +45,10 @@ struct rsink;
 struct sess;
 typedef struct uv_loop_s uv_loop_t;
 
-/* No offer this long after our accept: hungUp and `failed` no_offer. */
-#define CALLS_OFFER_WAIT_MS 20000
+/* No offer this long after our accept: we offer ourselves (NOTES §6.7). */
+#define CALLS_OFFER_WAIT_MS 3000
+/* Timer tick of the offer wait. */
+#define CALLS_TICK_MS 250
 /* Remote candidates kept while the offer has not come yet. */
 #define CALLS_EARLY_CANDIDATES 64
 /* Ended rooms remembered to drop repeated or late signals. */

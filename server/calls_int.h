@@ -31,6 +31,9 @@ typedef struct call {
     uint8_t *inv;         /* InvitationInfo bytes as received */
     size_t inv_len;
     media_call *mc;       /* set while the media call lives */
+    bool video;           /* the invitation's mediaType is not audio */
+    bool offered;         /* mc made our own offer (NOTES §6.7) */
+    char *rollback_sdp;   /* glare: the peer's offer, answered once mc is gone */
     bool media_done;      /* on_finished handled */
     bool hangup_pending;  /* hungUp or reject sent, answer not yet in */
     bool signaled_end;    /* the peer ended it (no hungUp from us) */
@@ -44,7 +47,7 @@ typedef struct call {
 typedef struct calls_ev {
     struct calls_ev *next;
     call *k;
-    int type;             /* 1 answer, 2 candidate, 3 state, 4 finished */
+    int type;             /* 1 answer, 2 candidate, 3 state, 4 finished, 5 offer */
     int state;
     media_call_result res;
     char *s1, *s2, *s3, *s4; /* answer sdp / candidate+mid / file, sidecar, sha256 */

@@ -17,6 +17,11 @@ caller `cust`, logged in to the simulator over WebSocket (JSON sdk). Cases:
            §7 keys and its sha256 is the file's; an invite from cust2
            pushed mid-call is rejected as busy (invited, ended(busy)) and
            the recording is unharmed;
+  own offer  the caller sends no offer: 3 s after its accept the relay
+           sends its own (110), the page answers it: the same events and
+           checks as `call`;
+  glare    the page gets the relay's offer, ignores it and offers anyway:
+           the relay rolls its offer back and answers (logged once);
   sigterm  a call still streaming when the relay gets SIGTERM: the relay
            exits 0, the stream has ended(shutdown) with a valid file.
 """
@@ -128,6 +133,44 @@ def check_file(env, ev, label, want_secs=None):
               and sc.get("callee") == "agent", "%s: sidecar names the room and parties" % label)
 
 
+def busy_invite(env):
+    """A second invite while agent records (a gateway whose view of who is
+    free differs): rejected as busy, the recording goes on."""
+    inv2 = kkgw.invitation("cust2", ["agent"], "room_second")
+    env.sim("/inject", {"sendID": "cust2", "recvID": "agent", "contentType": 1601, "pushOnly": True,
+                        "contentB64": base64.b64encode(kkgw.signal_body("invite", inv2, "cust2")).decode()})
+
+
+def recorded_call(env, redis, base, label, query, during=None):
+    """One call from a fresh Chromium caller with query: connected, streamed,
+    hung up; checks the calls events and the recording. during(env) runs
+    once the call is connected."""
+    n0 = len(EVENTS)
+    chrome = kkbrowser.start(base + query, os.path.join(env.dir, "prof-" + label.replace(" ", "-")))
+    try:
+        t_conn, line, i = wait_event("connected", 40, n0)
+        check(line == "connected", "%s: ICE connected (%s)" % (label, line))
+        if during:
+            during(env)
+        t_hung, line, _ = wait_event("hungup", 20, i + 1)
+        check(line is not None and line.startswith("hungup 0"), "%s: hungUp sent (%s)" % (label, line))
+        wait_event("closed", 10, i + 1)
+    finally:
+        kkbrowser.stop(chrome)
+    room = next((l.split()[1] for _, l in EVENTS[n0:] if l.startswith("invited ")), None)
+    evs = kkgw.wait_calls(redis, room, ("ended", "failed"), 15)
+    types = [e["type"] for e in evs]
+    check(types == ["invited", "accepted", "media_started", "ended"],
+          "%s: calls events in order (%s)" % (label, types))
+    fin = evs[-1] if evs else {}
+    check(fin.get("reason") == "hungup" and fin.get("user") == "agent" and fin.get("caller") == "cust",
+          "%s: ended with reason hungup (%s)" % (label, fin.get("reason")))
+    if fin.get("type") == "ended" and t_conn and t_hung:
+        check_file(env, fin, label, t_hung - t_conn)
+        check(abs(int(fin.get("durationMs", 0)) / 1000.0 - (t_hung - t_conn)) <= 0.1 * (t_hung - t_conn),
+              "%s: durationMs %s matches the streaming time" % (label, fin.get("durationMs")))
+
+
 def run(env):
     ws, ctl, rp, admin = (kkit.free_port() for _ in range(4))
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -165,38 +208,17 @@ def run(env):
         "cancel: calls events %s end with %s/%s" % (types, final.get("type"), final.get("reason")))
     check(not any(e.get("file") for e in evs), "cancel: no recording")
 
-    # --- a recorded call ------------------------------------------------------
-    n0 = len(EVENTS)
-    chrome = kkbrowser.start(base + "&secs=6", os.path.join(env.dir, "prof2"))
-    try:
-        t_conn, line, i = wait_event("connected", 40, n0)
-        check(line == "connected", "call: ICE connected through the relay's answer (%s)" % line)
-        # A second invite while agent records (a gateway whose view of who
-        # is free differs): rejected as busy, the recording goes on.
-        inv2 = kkgw.invitation("cust2", ["agent"], "room_second")
-        env.sim("/inject", {"sendID": "cust2", "recvID": "agent", "contentType": 1601, "pushOnly": True,
-                            "contentB64": base64.b64encode(kkgw.signal_body("invite", inv2, "cust2")).decode()})
-        t_hung, line, _ = wait_event("hungup", 20, i + 1)
-        check(line is not None and line.startswith("hungup 0"), "call: hungUp sent (%s)" % line)
-        wait_event("closed", 10, i + 1)
-    finally:
-        kkbrowser.stop(chrome)
-    room = next((l.split()[1] for _, l in EVENTS[n0:] if l.startswith("invited ")), None)
-    evs = kkgw.wait_calls(redis, room, ("ended", "failed"), 15)
-    types = [e["type"] for e in evs]
-    check(types == ["invited", "accepted", "media_started", "ended"],
-          "call: calls events in order (%s)" % types)
+    # --- recorded calls: the caller offers; the relay offers; glare ----------
+    recorded_call(env, redis, base, "call", "&secs=6", busy_invite)
+    recorded_call(env, redis, base, "own offer", "&secs=4&offer=wait")
+    recorded_call(env, redis, base, "glare", "&secs=4&offer=glare")
+    with open(env.log("relay"), errors="replace") as f:
+        text = f.read()
+    check(text.count('"event":"own_offer"') == 2, "the relay offered in the own-offer and glare calls")
+    check(text.count('"event":"offer_rolled_back"') == 1, "glare: the relay rolled its offer back once")
     busy = [(e["type"], e.get("reason", "")) for e in kkgw.calls_of(redis, "room_second")]
     check(busy == [("invited", ""), ("ended", "busy")], "call: the second invite was rejected as busy (%s)" % busy)
-    with open(env.log("relay"), errors="replace") as f:
-        check('"event":"busy_reject"' in f.read(), "call: the relay logged its busy reject")
-    fin = evs[-1] if evs else {}
-    check(fin.get("reason") == "hungup" and fin.get("user") == "agent" and fin.get("caller") == "cust",
-          "call: ended with reason hungup (%s)" % fin.get("reason"))
-    if fin.get("type") == "ended" and t_conn and t_hung:
-        check_file(env, fin, "call", t_hung - t_conn)
-        check(abs(int(fin.get("durationMs", 0)) / 1000.0 - (t_hung - t_conn)) <= 0.1 * (t_hung - t_conn),
-              "call: durationMs %s matches the streaming time" % fin.get("durationMs"))
+    check('"event":"busy_reject"' in text, "call: the relay logged its busy reject")
 
     # --- SIGTERM mid-call --------------------------------------------------------
     n0 = len(EVENTS)
