@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <nice/interfaces.h>
 
@@ -46,16 +47,13 @@ static void fmt_cand(const media_call *call, const NiceCandidate *c, char *out, 
     }
 }
 
-/* Gathering done: build and deliver our description (the answer, or our
- * own offer), then trickle our candidates. */
-static void on_gathered(NiceAgent *agent, guint sid, gpointer data)
+/* Our description with every local candidate in cands (*n of them): our
+ * own offer, or the answer to call->sdp. Returns it (malloc'd), or NULL. */
+static char *build_desc(media_call *call, char cands[][MEDIA_MAX_CANDIDATE_LEN], int *n_out)
 {
-    media_call *call = data;
-    if (call->finished || call->answered)
-        return;
-    call->answered = true;
+    NiceAgent *agent = call->agent;
+    guint sid = call->stream_id;
     GSList *lc = nice_agent_get_local_candidates(agent, sid, 1);
-    char cands[MCALL_MAX_LOCAL_CANDS][MEDIA_MAX_CANDIDATE_LEN];
     const char *ptrs[MCALL_MAX_LOCAL_CANDS];
     int n = 0;
     for (GSList *i = lc; i && n < MCALL_MAX_LOCAL_CANDS; i = i->next) {
@@ -69,17 +67,38 @@ static void on_gathered(NiceAgent *agent, guint sid, gpointer data)
     g_slist_free_full(lc, (GDestroyNotify)nice_candidate_free);
     gchar *ufrag = NULL, *pwd = NULL;
     nice_agent_get_local_credentials(agent, sid, &ufrag, &pwd);
+    if (!call->sess_id)
+        call->sess_id = g_random_int() | 1u;
     msdp_local l = {.ufrag = ufrag, .pwd = pwd, .cands = ptrs, .ncands = n,
                     .fingerprint = mdtls_ctx_fingerprint(call->w->pool->dtls),
-                    .sess_id = g_random_int()};
+                    .sess_id = call->sess_id};
     char *desc = malloc(MCALL_ANSWER_CAP);
     int rc = !desc           ? KK_ENOMEM
              : call->offerer ? msdp_write_offer(&l, call->offer_video, desc, MCALL_ANSWER_CAP)
                              : msdp_answer(call->sdp, &call->ch, &l, desc, MCALL_ANSWER_CAP);
     g_free(ufrag);
     g_free(pwd);
+    *n_out = n;
     if (rc < 0) {
         free(desc);
+        return NULL;
+    }
+    return desc;
+}
+
+/* Gathering done: build and deliver our description (the answer, or our
+ * own offer), then trickle our candidates. */
+static void on_gathered(NiceAgent *agent, guint sid, gpointer data)
+{
+    (void)agent, (void)sid;
+    media_call *call = data;
+    if (call->finished || call->answered)
+        return;
+    call->answered = true;
+    char cands[MCALL_MAX_LOCAL_CANDS][MEDIA_MAX_CANDIDATE_LEN];
+    int n = 0;
+    char *desc = build_desc(call, cands, &n);
+    if (!desc) {
         mcall_finish(call, MEDIA_END_INTERNAL);
         return;
     }
@@ -243,6 +262,42 @@ void mcall_set_answer(media_call *call, void *arg)
     }
     for (guint i = 0; call->early_cands && i < call->early_cands->len && !call->finished; i++)
         mcall_add_candidate(call, g_ptr_array_index(call->early_cands, i));
+}
+
+/* A new offer from the peer mid-call (media_call_renegotiate): the same
+ * ICE and DTLS, the same codecs, maybe other m-lines (a replaced track:
+ * new mid, new SSRC). Answered with the same credentials; the tracks take
+ * the new payload types. An offer that changes ICE credentials, the
+ * fingerprint or a codec is not answered (the file cannot switch codecs):
+ * the peer keeps its old description. */
+void mcall_renegotiate(media_call *call, void *arg)
+{
+    const char *sdp = arg;
+    if (call->finished || call->offerer || !call->answered || !call->agent)
+        return;
+    msdp_offer *o = g_new0(msdp_offer, 1);
+    msdp_choice ch;
+    bool ok = msdp_parse(sdp, strlen(sdp), o) == 0 && msdp_choose(o, &ch) == 0 &&
+              !strcmp(o->ufrag, call->sdp->ufrag) && !strcmp(o->pwd, call->sdp->pwd) &&
+              !strcasecmp(o->fingerprint, call->sdp->fingerprint) &&
+              (ch.audio_m >= 0) == call->tr[0].on && (ch.video_m >= 0) == call->tr[1].on &&
+              (!call->tr[1].on || ch.video_codec == call->ch.video_codec);
+    if (!ok) {
+        g_free(o);
+        return;
+    }
+    g_free(call->sdp);
+    call->sdp = o;
+    call->ch = ch;
+    call->tr[0].pt = ch.audio_pt;
+    call->tr[1].pt = ch.video_pt;
+    call->tr[1].rtx_pt = ch.video_rtx_pt;
+    char cands[MCALL_MAX_LOCAL_CANDS][MEDIA_MAX_CANDIDATE_LEN];
+    int n = 0;
+    char *desc = build_desc(call, cands, &n);
+    if (desc && call->cbs.on_answer)
+        call->cbs.on_answer(call->cbs.ud, desc);
+    free(desc);
 }
 
 /* First message of a call: answering, parse the offer and set up media,

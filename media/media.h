@@ -159,6 +159,11 @@ int media_call_new(media_pool *pool, const media_call_cfg *cfg, const media_call
  * NO_CODEC). Candidates added before it are kept until it comes. */
 void media_call_set_answer(media_call *call, const char *sdp);
 
+/* A new offer from the peer of a call we answered (it replaced a track:
+ * new m-line, new SSRC). Answered through on_answer with the same ICE and
+ * DTLS; ignored when it changes those or a codec, or when we offered. */
+void media_call_renegotiate(media_call *call, const char *sdp);
+
 /* Adds one trickled remote candidate ("candidate:..." with or without "a=";
  * NULL or "" means end of candidates). More than MEDIA_MAX_REMOTE_CANDIDATES
  * fails the call with MEDIA_END_CANDIDATE_FLOOD. */

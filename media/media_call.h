@@ -81,6 +81,7 @@ struct media_call {
     bool have_answer;        /* offerer: the answer was applied */
     GPtrArray *early_cands;  /* offerer: remote candidates before the answer */
     GPtrArray *early_dtls;   /* GBytes: DTLS datagrams before ICE was ready */
+    uint64_t sess_id;        /* o= of our descriptions, kept across renegotiations */
     msdp_offer *sdp;         /* the remote description: offer, or answer to ours */
     msdp_choice ch;
     NiceAgent *agent;
@@ -116,6 +117,7 @@ void mcall_unref(media_call *call);
 void mcall_start(media_call *call, void *arg);
 void mcall_add_candidate(media_call *call, void *arg);
 void mcall_set_answer(media_call *call, void *arg);
+void mcall_renegotiate(media_call *call, void *arg);
 void mcall_end_msg(media_call *call, void *arg);
 void mcall_finish(media_call *call, media_end_reason reason);
 /* Sends a datagram on the selected pair. */

@@ -236,6 +236,13 @@ void media_call_set_answer(media_call *call, const char *sdp)
     mworker_post(call, mcall_set_answer, g_strdup(sdp));
 }
 
+/* Posts a renegotiation offer; see media.h. */
+void media_call_renegotiate(media_call *call, const char *sdp)
+{
+    if (call && sdp && strlen(sdp) <= MEDIA_MAX_SDP_LEN)
+        mworker_post(call, mcall_renegotiate, g_strdup(sdp));
+}
+
 /* Posts the end of a call; see media.h. */
 void media_call_end(media_call *call, media_end_reason reason)
 {

@@ -421,6 +421,10 @@ static void on_110(calls *c, const char *user, const Kkim__MsgData *md)
             k->rollback_sdp = strdup(sdp);
             if (k->rollback_sdp)
                 media_call_end(k->mc, MEDIA_END_HANGUP);
+        } else if (k->mc && !k->offered) {
+            /* The caller replaced a track (new m-line, new SSRC). */
+            KK_LOG_INFO(&c->log, "renegotiation", KK_S("roomID", room));
+            media_call_renegotiate(k->mc, sdp);
         } else if (k->mc) {
             KK_LOG_WARN(&c->log, "renegotiation_ignored", KK_S("roomID", room));
         } else {

@@ -22,6 +22,10 @@ caller `cust`, logged in to the simulator over WebSocket (JSON sdk). Cases:
            checks as `call`;
   glare    the page gets the relay's offer, ignores it and offers anyway:
            the relay rolls its offer back and answers (logged once);
+  ssrc switch  halfway, the page replaces its video transceiver and
+           renegotiates (new m-line, new SSRC): the relay answers, the file
+           plays on without a hole or decode error, the sidecar names the
+           new SSRC;
   sigterm  a call still streaming when the relay gets SIGTERM: the relay
            exits 0, the stream has ended(shutdown) with a valid file.
 """
@@ -141,10 +145,32 @@ def busy_invite(env):
                         "contentB64": base64.b64encode(kkgw.signal_body("invite", inv2, "cust2")).decode()})
 
 
-def recorded_call(env, redis, base, label, query, during=None):
+def check_ssrc_switch(label, fin, lines):
+    """The video sender changed SSRC halfway: the file keeps playing across
+    the change (no decode error, no hole in the video), the sidecar names
+    the new SSRC and counts the change as a gap."""
+    sw = next((l.split() for l in lines if l.startswith("switched ")), None)
+    check(sw is not None and sw[1] != sw[2] and "?" not in sw, "%s: the page switched SSRC (%s)" % (label, sw))
+    path = fin.get("file", "")
+    r = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time",
+                        "-of", "csv=p=0", path], capture_output=True, text=True, timeout=60)
+    pts = sorted(float(x) for x in r.stdout.split() if x.strip() not in ("", "N/A"))
+    gap = max((b - a for a, b in zip(pts, pts[1:])), default=99.0)
+    check(len(pts) > 60 and gap < 0.5, "%s: %d video frames, largest gap %.3f s (< 0.5 s)" % (label, len(pts), gap))
+    r = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:v", "-f", "null", "-"],
+                       capture_output=True, text=True, timeout=60)
+    check(r.stderr.strip() == "", "%s: the video decodes without errors (%s)" % (label, r.stderr.strip()[:200]))
+    with open(fin.get("sidecar", "")) as f:
+        video = [t for t in json.load(f)["tracks"] if t["kind"] == "video"]
+    check(sw is not None and len(video) == 1 and str(video[0]["ssrc"]) == sw[2] and video[0]["gaps"] >= 1,
+          "%s: sidecar video track has the new SSRC and a gap (%s)" % (label, video))
+
+
+def recorded_call(env, redis, base, label, query, during=None, after=None):
     """One call from a fresh Chromium caller with query: connected, streamed,
     hung up; checks the calls events and the recording. during(env) runs
-    once the call is connected."""
+    once the call is connected; after(label, final event, page lines) once
+    the recording is checked."""
     n0 = len(EVENTS)
     chrome = kkbrowser.start(base + query, os.path.join(env.dir, "prof-" + label.replace(" ", "-")))
     try:
@@ -169,6 +195,8 @@ def recorded_call(env, redis, base, label, query, during=None):
         check_file(env, fin, label, t_hung - t_conn)
         check(abs(int(fin.get("durationMs", 0)) / 1000.0 - (t_hung - t_conn)) <= 0.1 * (t_hung - t_conn),
               "%s: durationMs %s matches the streaming time" % (label, fin.get("durationMs")))
+        if after:
+            after(label, fin, [l for _, l in EVENTS[n0:]])
 
 
 def run(env):
@@ -212,6 +240,7 @@ def run(env):
     recorded_call(env, redis, base, "call", "&secs=6", busy_invite)
     recorded_call(env, redis, base, "own offer", "&secs=4&offer=wait")
     recorded_call(env, redis, base, "glare", "&secs=4&offer=glare")
+    recorded_call(env, redis, base, "ssrc switch", "&secs=6&ssrc=switch", after=check_ssrc_switch)
     with open(env.log("relay"), errors="replace") as f:
         text = f.read()
     check(text.count('"event":"own_offer"') == 2, "the relay offered in the own-offer and glare calls")
