@@ -11,8 +11,8 @@ sigkill (the harness is SIGKILLed mid-call: the partial file must play),
 sigterm (the file is finalized), resize (the sender halves its resolution
 mid-call: frames of both sizes decode), consent (caller vanishes: RFC 7675 consent
 loss, ~30 s), loss, lossh264, lossvp9 (5 % drop + 5 % reordering: NACK/RTX), avsync (a synthetic
-canvas flash + WebAudio beep; not in the CI list: the browser's own offset
-between the two sources varies from run to run, see docs/media.md), multi
+canvas flash + WebAudio beep, 1 s apart: the median audio-minus-video offset
+of the pairs is within 80 ms; see docs/media.md), multi
 (three calls at once, the middle one with a wrong fingerprint: the other two
 record normally).
 Prints one ok/FAIL line per check; exits 1 if any failed.
