@@ -6,8 +6,7 @@
 # a wrong DTLS fingerprint (alone, and as one of three concurrent calls
 # whose other two must record normally), the media timeout,
 # max duration, SIGTERM (file finalized), SIGKILL mid-call (the partial file
-# must play), consent loss after the caller vanishes (~30 s) and the A/V
-# offset of a flash+beep source (median within 80 ms). The
+# must play) and consent loss after the caller vanishes (~30 s). The
 # driver kills only the processes it started (Chromium by its own process
 # group).
 set -u
@@ -18,4 +17,4 @@ H=$BUILD/tests/media/media_harness
 command -v chromium >/dev/null || { echo "FAIL - chromium not installed (scripts/deps.sh)"; exit 1; }
 exec /usr/bin/python3 "$ROOT/tests/media/chromium_record.py" "$BUILD" \
     vp8 vp9 h264 audio resize loss lossh264 lossvp9 badfp multi maxdur timeout sigterm sigkill \
-    consent avsync
+    consent
