@@ -433,7 +433,7 @@ static void on_110(calls *c, const char *user, const Kkim__MsgData *md)
     } else if (strcmp(type, "answer") == 0 && sdp && k->mc && k->offered) {
         media_call_set_answer(k->mc, sdp);
     } else if (strcmp(type, "candidate") == 0) {
-        if (k->mc) {
+        if (k->mc && !k->rollback_sdp) { /* during a rollback: for the next media call */
             media_call_add_remote_candidate(k->mc, cand ? cand : "");
         } else if (k->n_early < CALLS_EARLY_CANDIDATES) {
             k->early[k->n_early] = strdup(cand ? cand : "");

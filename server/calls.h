@@ -49,7 +49,8 @@ typedef struct uv_loop_s uv_loop_t;
 #define CALLS_OFFER_WAIT_MS 3000
 /* Timer tick of the offer wait. */
 #define CALLS_TICK_MS 250
-/* Remote candidates kept while the offer has not come yet. */
+/* Remote candidates kept while no media call takes them (no offer yet, or
+ * our offer being rolled back for the peer's). */
 #define CALLS_EARLY_CANDIDATES 64
 /* Ended rooms remembered to drop repeated or late signals. */
 #define CALLS_RECENT_ROOMS 64
