@@ -1,10 +1,13 @@
-/* call.c — one call's life on its media thread: offer → answer, ICE with
- * libnice (full ICE, UDP only, controlled role), DTLS start when ICE is
- * ready, and the single finish path that finalizes the file and sidecar.
+/* call.c — one call's life on its media thread: offer → answer (theirs →
+ * ours, or ours → theirs), ICE with libnice (full ICE, UDP only; controlled
+ * when answering, controlling when offering: RFC 8445 §6.1.1), DTLS start
+ * when ICE is ready, and the single finish path that finalizes the file and
+ * sidecar.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <nice/interfaces.h>
 
@@ -12,6 +15,7 @@
 
 #define MCALL_ANSWER_CAP 16384 /* our answers are ~2 KiB */
 #define MCALL_MAX_LOCAL_CANDS 16
+#define MCALL_EARLY_DTLS 8     /* DTLS datagrams kept before ICE is ready: one flight */
 
 /* Sends a datagram on the call's only component. */
 void mcall_send(media_call *call, const uint8_t *p, size_t len)
@@ -43,15 +47,13 @@ static void fmt_cand(const media_call *call, const NiceCandidate *c, char *out, 
     }
 }
 
-/* Gathering done: build and deliver the answer, then trickle our candidates. */
-static void on_gathered(NiceAgent *agent, guint sid, gpointer data)
+/* Our description with every local candidate in cands (*n of them): our
+ * own offer, or the answer to call->sdp. Returns it (malloc'd), or NULL. */
+static char *build_desc(media_call *call, char cands[][MEDIA_MAX_CANDIDATE_LEN], int *n_out)
 {
-    media_call *call = data;
-    if (call->finished || call->answered)
-        return;
-    call->answered = true;
+    NiceAgent *agent = call->agent;
+    guint sid = call->stream_id;
     GSList *lc = nice_agent_get_local_candidates(agent, sid, 1);
-    char cands[MCALL_MAX_LOCAL_CANDS][MEDIA_MAX_CANDIDATE_LEN];
     const char *ptrs[MCALL_MAX_LOCAL_CANDS];
     int n = 0;
     for (GSList *i = lc; i && n < MCALL_MAX_LOCAL_CANDS; i = i->next) {
@@ -65,22 +67,47 @@ static void on_gathered(NiceAgent *agent, guint sid, gpointer data)
     g_slist_free_full(lc, (GDestroyNotify)nice_candidate_free);
     gchar *ufrag = NULL, *pwd = NULL;
     nice_agent_get_local_credentials(agent, sid, &ufrag, &pwd);
+    if (!call->sess_id)
+        call->sess_id = g_random_int() | 1u;
     msdp_local l = {.ufrag = ufrag, .pwd = pwd, .cands = ptrs, .ncands = n,
                     .fingerprint = mdtls_ctx_fingerprint(call->w->pool->dtls),
-                    .sess_id = g_random_int()};
-    char *ans = malloc(MCALL_ANSWER_CAP);
-    int rc = ans ? msdp_answer(call->sdp, &call->ch, &l, ans, MCALL_ANSWER_CAP) : KK_ENOMEM;
+                    .sess_id = call->sess_id};
+    char *desc = malloc(MCALL_ANSWER_CAP);
+    int rc = !desc           ? KK_ENOMEM
+             : call->offerer ? msdp_write_offer(&l, call->offer_video, desc, MCALL_ANSWER_CAP)
+                             : msdp_answer(call->sdp, &call->ch, &l, desc, MCALL_ANSWER_CAP);
     g_free(ufrag);
     g_free(pwd);
+    *n_out = n;
     if (rc < 0) {
-        free(ans);
+        free(desc);
+        return NULL;
+    }
+    return desc;
+}
+
+/* Gathering done: build and deliver our description (the answer, or our
+ * own offer), then trickle our candidates. */
+static void on_gathered(NiceAgent *agent, guint sid, gpointer data)
+{
+    (void)agent, (void)sid;
+    media_call *call = data;
+    if (call->finished || call->answered)
+        return;
+    call->answered = true;
+    char cands[MCALL_MAX_LOCAL_CANDS][MEDIA_MAX_CANDIDATE_LEN];
+    int n = 0;
+    char *desc = build_desc(call, cands, &n);
+    if (!desc) {
         mcall_finish(call, MEDIA_END_INTERNAL);
         return;
     }
-    if (call->cbs.on_answer)
-        call->cbs.on_answer(call->cbs.ud, ans);
-    free(ans);
-    const char *mid = call->sdp->m[call->ch.audio_m >= 0 ? call->ch.audio_m : call->ch.video_m].mid;
+    void (*deliver)(void *, const char *) = call->offerer ? call->cbs.on_offer : call->cbs.on_answer;
+    if (deliver)
+        deliver(call->cbs.ud, desc);
+    free(desc);
+    const char *mid = call->offerer ? "0"
+                      : call->sdp->m[call->ch.audio_m >= 0 ? call->ch.audio_m : call->ch.video_m].mid;
     for (int i = 0; i < n && call->cbs.on_candidate && !call->finished; i++)
         call->cbs.on_candidate(call->cbs.ud, cands[i], mid);
     if (call->cbs.on_candidate && !call->finished)
@@ -98,20 +125,45 @@ static void on_state(NiceAgent *agent, guint sid, guint cid, guint state, gpoint
     if (state == NICE_COMPONENT_STATE_READY || state == NICE_COMPONENT_STATE_CONNECTED) {
         bool first = !call->ice_ready;
         call->ice_ready = call->ever_ready = true;
-        if (first && mdtls_start(call->dtls) < 0)
+        if (first && (!call->dtls || mdtls_start(call->dtls) < 0)) {
             mcall_finish(call, MEDIA_END_DTLS_FAILED);
+            return;
+        }
+        for (guint i = 0; first && call->early_dtls && i < call->early_dtls->len; i++) {
+            GBytes *b = g_ptr_array_index(call->early_dtls, i);
+            gsize n;
+            const guint8 *p = g_bytes_get_data(b, &n);
+            if (!call->finished)
+                mcall_recv(call, (uint8_t *)p, n);
+        }
+        if (call->early_dtls) {
+            g_ptr_array_free(call->early_dtls, TRUE);
+            call->early_dtls = NULL;
+        }
     } else if (state == NICE_COMPONENT_STATE_FAILED) {
         mcall_finish(call, call->ever_ready ? MEDIA_END_CONSENT_LOST : MEDIA_END_ICE_FAILED);
     }
 }
 
-/* Datagrams from ICE (STUN is consumed by libnice). */
+/* Datagrams from ICE (STUN is consumed by libnice). DTLS that comes before
+ * our side of ICE is ready (the peer's ClientHello when we offered and are
+ * the server: its ICE may be up before its answer reaches us) is kept and
+ * fed at READY, when replies can go out; else the peer would retransmit
+ * only after its 1 s DTLS timer. */
 static void on_recv(NiceAgent *agent, guint sid, guint cid, guint len, gchar *buf, gpointer data)
 {
     (void)agent, (void)sid, (void)cid;
     media_call *call = data;
-    if (!call->finished)
+    if (call->finished)
+        return;
+    if (call->ice_ready && call->dtls) {
         mcall_recv(call, (uint8_t *)buf, len);
+    } else if (mrtp_classify((const uint8_t *)buf, len) == MRTP_DTLS) {
+        if (!call->early_dtls)
+            call->early_dtls = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+        if (call->early_dtls->len < MCALL_EARLY_DTLS)
+            g_ptr_array_add(call->early_dtls, g_bytes_new(buf, len));
+    }
 }
 
 /* Adds every local interface address (and 127.0.0.1 when configured):
@@ -140,7 +192,7 @@ static int ice_init(media_call *call)
     if (!call->agent)
         return KK_EIO;
     g_object_set(call->agent, "ice-tcp", FALSE, "ice-udp", TRUE, "upnp", FALSE,
-                 "controlling-mode", FALSE, NULL);
+                 "controlling-mode", (gboolean)call->offerer, NULL);
     if (cfg->stun_host)
         g_object_set(call->agent, "stun-server", cfg->stun_host, "stun-server-port",
                      (guint)cfg->stun_port, NULL);
@@ -159,15 +211,97 @@ static int ice_init(media_call *call)
     g_signal_connect(call->agent, "candidate-gathering-done", G_CALLBACK(on_gathered), call);
     g_signal_connect(call->agent, "component-state-changed", G_CALLBACK(on_state), call);
     nice_agent_attach_recv(call->agent, call->stream_id, 1, call->w->ctx, on_recv, call);
-    if (!nice_agent_set_remote_credentials(call->agent, call->stream_id, call->sdp->ufrag,
-                                           call->sdp->pwd))
-        return KK_EPROTO;
     if (!nice_agent_gather_candidates(call->agent, call->stream_id))
         return KK_EIO;
     return 0;
 }
 
-/* First message of a call: parse, choose codecs, set up ICE and DTLS. */
+/* The remote description's media and DTLS side: tracks for the chosen
+ * codecs, the DTLS endpoint in the role the description leaves us. Answering,
+ * this precedes gathering: its end builds the answer from the choice.
+ * Returns a reason to end the call with, or MEDIA_END_NONE. */
+static media_end_reason media_remote(media_call *call)
+{
+    if (msdp_choose(call->sdp, &call->ch) < 0)
+        return MEDIA_END_NO_CODEC;
+    mcall_media_init(call);
+    if (mdtls_new(call->w->pool->dtls, call->sdp->fingerprint, dtls_out, call, &call->dtls) < 0)
+        return MEDIA_END_BAD_OFFER;
+    if (call->offerer && strcmp(call->sdp->setup, "active") == 0)
+        mdtls_set_server(call->dtls);
+    return MEDIA_END_NONE;
+}
+
+/* The remote description's ICE side: credentials, then its candidates. */
+static media_end_reason ice_remote(media_call *call)
+{
+    if (!nice_agent_set_remote_credentials(call->agent, call->stream_id, call->sdp->ufrag,
+                                           call->sdp->pwd))
+        return MEDIA_END_BAD_OFFER;
+    for (int i = 0; i < call->sdp->ncands && !call->finished; i++)
+        mcall_add_candidate(call, call->sdp->cands[i]);
+    return MEDIA_END_NONE;
+}
+
+/* The peer's answer to our offer (media_call_set_answer), then the
+ * candidates that came before it. */
+void mcall_set_answer(media_call *call, void *arg)
+{
+    const char *sdp = arg;
+    if (call->finished || !call->offerer || call->have_answer || !call->agent)
+        return;
+    call->have_answer = true;
+    media_end_reason why = msdp_parse_answer(sdp, strlen(sdp), call->sdp) < 0
+                               ? MEDIA_END_BAD_OFFER
+                               : media_remote(call);
+    if (why == MEDIA_END_NONE)
+        why = ice_remote(call);
+    if (why != MEDIA_END_NONE) {
+        mcall_finish(call, why);
+        return;
+    }
+    for (guint i = 0; call->early_cands && i < call->early_cands->len && !call->finished; i++)
+        mcall_add_candidate(call, g_ptr_array_index(call->early_cands, i));
+}
+
+/* A new offer from the peer mid-call (media_call_renegotiate): the same
+ * ICE and DTLS, the same codecs, maybe other m-lines (a replaced track:
+ * new mid, new SSRC). Answered with the same credentials; the tracks take
+ * the new payload types. An offer that changes ICE credentials, the
+ * fingerprint or a codec is not answered (the file cannot switch codecs):
+ * the peer keeps its old description. */
+void mcall_renegotiate(media_call *call, void *arg)
+{
+    const char *sdp = arg;
+    if (call->finished || call->offerer || !call->answered || !call->agent)
+        return;
+    msdp_offer *o = g_new0(msdp_offer, 1);
+    msdp_choice ch;
+    bool ok = msdp_parse(sdp, strlen(sdp), o) == 0 && msdp_choose(o, &ch) == 0 &&
+              !strcmp(o->ufrag, call->sdp->ufrag) && !strcmp(o->pwd, call->sdp->pwd) &&
+              !strcasecmp(o->fingerprint, call->sdp->fingerprint) &&
+              (ch.audio_m >= 0) == call->tr[0].on && (ch.video_m >= 0) == call->tr[1].on &&
+              (!call->tr[1].on || ch.video_codec == call->ch.video_codec);
+    if (!ok) {
+        g_free(o);
+        return;
+    }
+    g_free(call->sdp);
+    call->sdp = o;
+    call->ch = ch;
+    call->tr[0].pt = ch.audio_pt;
+    call->tr[1].pt = ch.video_pt;
+    call->tr[1].rtx_pt = ch.video_rtx_pt;
+    char cands[MCALL_MAX_LOCAL_CANDS][MEDIA_MAX_CANDIDATE_LEN];
+    int n = 0;
+    char *desc = build_desc(call, cands, &n);
+    if (desc && call->cbs.on_answer)
+        call->cbs.on_answer(call->cbs.ud, desc);
+    free(desc);
+}
+
+/* First message of a call: answering, parse the offer and set up media,
+ * DTLS and ICE; offering, set up ICE only (the rest waits for the answer). */
 void mcall_start(media_call *call, void *arg)
 {
     (void)arg;
@@ -180,26 +314,16 @@ void mcall_start(media_call *call, void *arg)
         mcall_finish(call, MEDIA_END_SHUTDOWN);
         return;
     }
-    if (msdp_parse(call->offer, strlen(call->offer), call->sdp) < 0) {
-        mcall_finish(call, MEDIA_END_BAD_OFFER);
-        return;
-    }
-    if (msdp_choose(call->sdp, &call->ch) < 0) {
-        mcall_finish(call, MEDIA_END_NO_CODEC);
-        return;
-    }
-    mcall_media_init(call);
-    if (mdtls_new(call->w->pool->dtls, call->sdp->fingerprint, dtls_out, call, &call->dtls) < 0) {
-        mcall_finish(call, MEDIA_END_BAD_OFFER);
-        return;
-    }
-    int rc = ice_init(call);
-    if (rc < 0) {
-        mcall_finish(call, rc == KK_EPROTO ? MEDIA_END_BAD_OFFER : MEDIA_END_INTERNAL);
-        return;
-    }
-    for (int i = 0; i < call->sdp->ncands && !call->finished; i++)
-        mcall_add_candidate(call, call->sdp->cands[i]);
+    media_end_reason why = MEDIA_END_NONE;
+    if (!call->offerer)
+        why = msdp_parse(call->offer, strlen(call->offer), call->sdp) < 0 ? MEDIA_END_BAD_OFFER
+                                                                          : media_remote(call);
+    if (why == MEDIA_END_NONE && ice_init(call) < 0)
+        why = MEDIA_END_INTERNAL;
+    if (why == MEDIA_END_NONE && !call->offerer)
+        why = ice_remote(call);
+    if (why != MEDIA_END_NONE)
+        mcall_finish(call, why);
     if (call->finished)
         return;
     call->tick = g_timeout_source_new(20);
@@ -213,6 +337,15 @@ void mcall_add_candidate(media_call *call, void *arg)
     const char *cand = arg;
     if (call->finished || !call->agent)
         return;
+    if (call->offerer && !call->have_answer) { /* kept until the answer comes */
+        if (!call->early_cands)
+            call->early_cands = g_ptr_array_new_with_free_func(g_free);
+        if (call->early_cands->len >= MEDIA_MAX_REMOTE_CANDIDATES)
+            mcall_finish(call, MEDIA_END_CANDIDATE_FLOOD);
+        else
+            g_ptr_array_add(call->early_cands, g_strdup(cand ? cand : ""));
+        return;
+    }
     if (!cand || !cand[0] || !strcmp(cand, "a=end-of-candidates")) {
         nice_agent_peer_candidate_gathering_done(call->agent, call->stream_id);
         return;
@@ -312,6 +445,14 @@ void mcall_finish(media_call *call, media_end_reason reason)
         }
         if (mside_write(side, &in) < 0)
             side[0] = '\0';
+    }
+    if (call->early_cands) {
+        g_ptr_array_free(call->early_cands, TRUE);
+        call->early_cands = NULL;
+    }
+    if (call->early_dtls) {
+        g_ptr_array_free(call->early_dtls, TRUE);
+        call->early_dtls = NULL;
     }
     mcall_media_close(call);
     mdtls_free(call->dtls);

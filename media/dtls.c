@@ -37,6 +37,7 @@ struct mdtls {
     void *ud;
     char remote_fp[128];
     bool connected;
+    bool server;             /* passive role (we offered, the peer chose active) */
     mdtls_keys keys;
 };
 
@@ -124,7 +125,7 @@ int mdtls_ctx_new(mdtls_ctx **out)
     if (rc < 0)
         goto fail;
     rc = KK_EIO;
-    c->ssl_ctx = SSL_CTX_new(DTLS_client_method());
+    c->ssl_ctx = SSL_CTX_new(DTLS_method()); /* both roles: see mdtls_set_server */
     if (!c->ssl_ctx)
         goto fail;
     SSL_CTX_set_min_proto_version(c->ssl_ctx, DTLS1_2_VERSION);
@@ -203,6 +204,13 @@ int mdtls_new(mdtls_ctx *c, const char *remote_fp,
     return 0;
 }
 
+/* Switches a new endpoint to the server (passive) role; see media_sec.h. */
+void mdtls_set_server(mdtls *d)
+{
+    d->server = true;
+    SSL_set_accept_state(d->ssl);
+}
+
 /* Frees an endpoint. NULL is a no-op. */
 void mdtls_free(mdtls *d)
 {
@@ -225,7 +233,7 @@ static int step(mdtls *d)
     return KK_EPROTO;
 }
 
-/* Sends the ClientHello. */
+/* Sends the ClientHello (a server waits for the peer's). */
 int mdtls_start(mdtls *d)
 {
     int rc = step(d);
@@ -262,13 +270,15 @@ static int finish_handshake(mdtls *d)
     size_t tot = 2 * (klen + slen);
     if (SSL_export_keying_material(d->ssl, m, tot, "EXTRACTOR-dtls_srtp", 19, NULL, 0, 0) != 1)
         return KK_EPROTO;
-    /* Layout: client key, server key, client salt, server salt. */
+    /* Layout (RFC 5764 §4.2): client key, server key, client salt, server
+     * salt; ours are the server's when we are the server. */
+    size_t us = d->server ? 1 : 0, them = 1 - us;
     d->keys.profile = (int)prof->id;
     d->keys.len = klen + slen;
-    memcpy(d->keys.local, m, klen);
-    memcpy(d->keys.remote, m + klen, klen);
-    memcpy(d->keys.local + klen, m + 2 * klen, slen);
-    memcpy(d->keys.remote + klen, m + 2 * klen + slen, slen);
+    memcpy(d->keys.local, m + us * klen, klen);
+    memcpy(d->keys.remote, m + them * klen, klen);
+    memcpy(d->keys.local + klen, m + 2 * klen + us * slen, slen);
+    memcpy(d->keys.remote + klen, m + 2 * klen + them * slen, slen);
     d->connected = true;
     return MDTLS_CONNECTED;
 }

@@ -1,8 +1,9 @@
 /* media.h — the WebRTC recording endpoint (contract).
  *
- * What it does: answers a caller's SDP offer, terminates ICE (libnice, full
- * ICE, UDP only), DTLS (OpenSSL, our role `active`, remote fingerprint
- * verified) and SRTP (libsrtp2, AES-GCM and AES-CM profiles), receives RTP
+ * What it does: answers a caller's SDP offer, or makes its own receive-only
+ * offer and takes the answer, terminates ICE (libnice, full ICE, UDP only),
+ * DTLS (OpenSSL; answering we are `active`, offering `actpass` and then
+ * whatever the answer leaves us; remote fingerprint verified) and SRTP (libsrtp2, AES-GCM and AES-CM profiles), receives RTP
  * (jitter buffer, NACK/RTX, PLI until the first keyframe, receiver reports,
  * RTCP SR based A/V sync), depacketizes Opus/VP8/VP9/H264 and muxes them
  * without transcoding into a WebM (VP8/VP9+Opus) or Matroska (H264+Opus)
@@ -89,7 +90,8 @@ bool media_end_is_failure(media_end_reason r);
 
 /* Per-call parameters. Strings are copied by media_call_new. */
 typedef struct media_call_cfg {
-    const char *offer_sdp;  /* the caller's offer (required) */
+    const char *offer_sdp;  /* the caller's offer; NULL: we offer (on_offer) */
+    bool video;             /* when we offer: a video m-line besides audio */
     const char *tenant;     /* for the file path and sidecar */
     const char *room_id;
     const char *caller;
@@ -117,6 +119,9 @@ typedef struct media_call_cbs {
     /* Our SDP answer (NUL-terminated); all our candidates are in it, and
      * each is also given to on_candidate. */
     void (*on_answer)(void *ud, const char *sdp);
+    /* Our own offer (offer_sdp NULL), with all our candidates, each also
+     * given to on_candidate; the answer goes to media_call_set_answer. */
+    void (*on_offer)(void *ud, const char *sdp);
     /* One local candidate ("candidate:..." without "a="), mid of the
      * bundle's first m-line; cand == NULL means gathering is complete. */
     void (*on_candidate)(void *ud, const char *cand, const char *mid);
@@ -148,6 +153,16 @@ const char *media_pool_fingerprint(const media_pool *pool);
  * callback. */
 int media_call_new(media_pool *pool, const media_call_cfg *cfg, const media_call_cbs *cbs,
                    media_call **out);
+
+/* The peer's answer to our offer. Ignored unless the call offered and has
+ * no answer yet; a malformed or unusable one ends the call (BAD_OFFER,
+ * NO_CODEC). Candidates added before it are kept until it comes. */
+void media_call_set_answer(media_call *call, const char *sdp);
+
+/* A new offer from the peer of a call we answered (it replaced a track:
+ * new m-line, new SSRC). Answered through on_answer with the same ICE and
+ * DTLS; ignored when it changes those or a codec, or when we offered. */
+void media_call_renegotiate(media_call *call, const char *sdp);
 
 /* Adds one trickled remote candidate ("candidate:..." with or without "a=";
  * NULL or "" means end of candidates). More than MEDIA_MAX_REMOTE_CANDIDATES

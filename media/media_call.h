@@ -76,7 +76,13 @@ struct media_call {
     char *offer, *tenant, *room_id, *caller, *callee;
     /* media thread only from here */
     bool finished;
-    msdp_offer *sdp;
+    bool offerer;            /* we offered (immutable, set in media_call_new) */
+    bool offer_video;
+    bool have_answer;        /* offerer: the answer was applied */
+    GPtrArray *early_cands;  /* offerer: remote candidates before the answer */
+    GPtrArray *early_dtls;   /* GBytes: DTLS datagrams before ICE was ready */
+    uint64_t sess_id;        /* o= of our descriptions, kept across renegotiations */
+    msdp_offer *sdp;         /* the remote description: offer, or answer to ours */
     msdp_choice ch;
     NiceAgent *agent;
     guint stream_id;
@@ -110,6 +116,8 @@ void mcall_unref(media_call *call);
 /* call.c — media thread. */
 void mcall_start(media_call *call, void *arg);
 void mcall_add_candidate(media_call *call, void *arg);
+void mcall_set_answer(media_call *call, void *arg);
+void mcall_renegotiate(media_call *call, void *arg);
 void mcall_end_msg(media_call *call, void *arg);
 void mcall_finish(media_call *call, media_end_reason reason);
 /* Sends a datagram on the selected pair. */

@@ -80,6 +80,10 @@ typedef struct msdp_choice {
  * ufrag/pwd/fingerprint), KK_ETOOBIG past a limit. */
 int msdp_parse(const char *sdp, size_t len, msdp_offer *out);
 
+/* Parses the answer to our own offer: like msdp_parse, but a=setup must be
+ * active or passive (absent means active); KK_EPROTO otherwise. */
+int msdp_parse_answer(const char *sdp, size_t len, msdp_offer *out);
+
 /* Picks Opus and the first recordable video codec in offer order.
  * KK_ENOTFOUND when nothing can be recorded. */
 int msdp_choose(const msdp_offer *o, msdp_choice *ch);
@@ -95,6 +99,11 @@ typedef struct msdp_local {
 /* Writes the answer into buf (NUL-terminated). KK_ETOOBIG if cap is short. */
 int msdp_answer(const msdp_offer *o, const msdp_choice *ch, const msdp_local *l, char *buf,
                 size_t cap);
+
+/* Writes our own receive-only offer into buf (NUL-terminated): Opus, and
+ * VP8 with RTX when video; DTLS setup actpass; l->cands in the first
+ * m-line. Returns the length, or KK_ETOOBIG if cap is short. */
+int msdp_write_offer(const msdp_local *l, bool video, char *buf, size_t cap);
 
 /* ---- RTP / RTCP (rtp.c) ------------------------------------------------ */
 

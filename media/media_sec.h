@@ -48,8 +48,12 @@ enum {
  * outgoing datagram, synchronously. */
 int mdtls_new(mdtls_ctx *c, const char *remote_fp,
               void (*send)(void *ud, const uint8_t *p, size_t len), void *ud, mdtls **out);
+/* Makes a new endpoint (before mdtls_start) the server: the passive role,
+ * taken when we offered actpass and the answer says active (RFC 8842). The
+ * client's certificate is required and checked against remote_fp as well. */
+void mdtls_set_server(mdtls *d);
 void mdtls_free(mdtls *d);
-/* Sends the ClientHello. */
+/* Sends the ClientHello (client), or only arms the handshake (server). */
 int mdtls_start(mdtls *d);
 /* Feeds one received DTLS datagram. Returns an MDTLS_* state, or
  * KK_EPROTO (handshake failed / garbage) or KK_EINVAL (fingerprint mismatch). */

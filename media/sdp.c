@@ -245,8 +245,9 @@ static int parse_attr(msdp_offer *o, const char *p, const char *end)
     return 0;
 }
 
-/* Parses an SDP offer; see media_int.h. */
-int msdp_parse(const char *sdp, size_t len, msdp_offer *out)
+/* Parses SDP text into out: the session and media lines both roles share,
+ * with ICE credentials and a sha-256 fingerprint required. */
+static int parse_sdp(const char *sdp, size_t len, msdp_offer *out)
 {
     memset(out, 0, sizeof(*out));
     if (!sdp || len > MEDIA_MAX_SDP_LEN)
@@ -293,8 +294,32 @@ int msdp_parse(const char *sdp, size_t len, msdp_offer *out)
         return KK_EPROTO;
     if (strcasecmp(out->fp_alg, "sha-256") != 0)
         return KK_EPROTO;
+    return 0;
+}
+
+/* Parses an offer; see media_int.h. */
+int msdp_parse(const char *sdp, size_t len, msdp_offer *out)
+{
+    int rc = parse_sdp(sdp, len, out);
+    if (rc < 0)
+        return rc;
     /* We take the DTLS client role; an offerer insisting on it cannot be answered. */
     if (out->setup[0] && strcmp(out->setup, "actpass") && strcmp(out->setup, "passive"))
+        return KK_EPROTO;
+    return 0;
+}
+
+/* Parses the answer to our offer; see media_int.h. */
+int msdp_parse_answer(const char *sdp, size_t len, msdp_offer *out)
+{
+    int rc = parse_sdp(sdp, len, out);
+    if (rc < 0)
+        return rc;
+    /* RFC 8842 §5.3: the answerer picks active or passive, never actpass;
+     * without a=setup it is active (RFC 4145 §4.1 default of an answer). */
+    if (!out->setup[0])
+        memcpy(out->setup, "active", sizeof "active");
+    if (strcmp(out->setup, "active") && strcmp(out->setup, "passive"))
         return KK_EPROTO;
     return 0;
 }
@@ -421,6 +446,45 @@ int msdp_answer(const msdp_offer *o, const msdp_choice *ch, const msdp_local *l,
                 put(buf, cap, &off, "a=%s\r\n", l->cands[c]);
             put(buf, cap, &off, "a=end-of-candidates\r\n");
             first = false;
+        }
+    }
+    if (off >= cap)
+        return KK_ETOOBIG;
+    return (int)off;
+}
+
+/* Writes our own offer; see media_int.h. Payload types and mids are ours:
+ * Opus 111 (mid 0), and with video VP8 96 + RTX 97 (mid 1). */
+int msdp_write_offer(const msdp_local *l, bool video, char *buf, size_t cap)
+{
+    static const msdp_pt opus = { .pt = 111, .codec = MSDP_CODEC_OPUS, .name = "opus",
+                                  .clock = 48000, .channels = 2,
+                                  .fmtp = "minptime=10;useinbandfec=1", .apt = -1 };
+    static const msdp_pt vp8 = { .pt = 96, .codec = MSDP_CODEC_VP8, .name = "VP8",
+                                 .clock = 90000, .apt = -1, .nack = true, .pli = true };
+    static const msdp_pt rtx = { .pt = 97, .codec = MSDP_CODEC_RTX, .name = "rtx",
+                                 .clock = 90000, .fmtp = "apt=96", .apt = 96 };
+    size_t off = 0;
+    put(buf, cap, &off, "v=0\r\no=- %llu 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n",
+        (unsigned long long)l->sess_id);
+    put(buf, cap, &off, "a=group:BUNDLE 0%s\r\n", video ? " 1" : "");
+    for (int i = 0; i < (video ? 2 : 1); i++) {
+        put(buf, cap, &off, i ? "m=video 9 UDP/TLS/RTP/SAVPF 96 97\r\n"
+                              : "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n");
+        put(buf, cap, &off, "c=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n");
+        put(buf, cap, &off, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=ice-options:trickle\r\n",
+            l->ufrag, l->pwd);
+        /* RFC 8842 §5.2: the offerer says actpass; the answer decides. */
+        put(buf, cap, &off, "a=fingerprint:sha-256 %s\r\na=setup:actpass\r\n", l->fingerprint);
+        put(buf, cap, &off, "a=mid:%d\r\na=recvonly\r\na=rtcp-mux\r\na=rtcp-rsize\r\n", i);
+        if (i == 0) {
+            put_pt(buf, cap, &off, &opus);
+            for (int c = 0; c < l->ncands; c++)
+                put(buf, cap, &off, "a=%s\r\n", l->cands[c]);
+            put(buf, cap, &off, "a=end-of-candidates\r\n");
+        } else {
+            put_pt(buf, cap, &off, &vp8);
+            put_pt(buf, cap, &off, &rtx);
         }
     }
     if (off >= cap)

@@ -213,16 +213,18 @@ const char *media_pool_fingerprint(const media_pool *p) { return mdtls_ctx_finge
 int media_call_new(media_pool *pool, const media_call_cfg *cfg, const media_call_cbs *cbs,
                    media_call **out)
 {
-    if (!pool || !cfg || !cbs || !cfg->offer_sdp || !cbs->on_finished)
+    if (!pool || !cfg || !cbs || !cbs->on_finished || (!cfg->offer_sdp && !cbs->on_offer))
         return KK_EINVAL;
-    if (strlen(cfg->offer_sdp) > MEDIA_MAX_SDP_LEN)
+    if (cfg->offer_sdp && strlen(cfg->offer_sdp) > MEDIA_MAX_SDP_LEN)
         return KK_ETOOBIG;
     media_call *c = calloc(1, sizeof(*c));
     if (!c)
         return KK_ENOMEM;
     c->refs = 2; /* the caller's and the media thread's (dropped at finish) */
     c->cbs = *cbs;
-    c->offer = strdup(cfg->offer_sdp);
+    c->offerer = !cfg->offer_sdp;
+    c->offer_video = cfg->video;
+    c->offer = strdup(cfg->offer_sdp ? cfg->offer_sdp : "");
     c->tenant = strdup(cfg->tenant ? cfg->tenant : "");
     c->room_id = strdup(cfg->room_id ? cfg->room_id : "");
     c->caller = strdup(cfg->caller ? cfg->caller : "");
@@ -249,6 +251,25 @@ void media_call_add_remote_candidate(media_call *call, const char *cand)
     if (!call)
         return;
     mworker_post(call, mcall_add_candidate, g_strdup(cand ? cand : ""));
+}
+
+/* Posts the answer to our offer; see media.h. */
+void media_call_set_answer(media_call *call, const char *sdp)
+{
+    if (!call || !sdp)
+        return;
+    if (strlen(sdp) > MEDIA_MAX_SDP_LEN) {
+        media_call_end(call, MEDIA_END_BAD_OFFER);
+        return;
+    }
+    mworker_post(call, mcall_set_answer, g_strdup(sdp));
+}
+
+/* Posts a renegotiation offer; see media.h. */
+void media_call_renegotiate(media_call *call, const char *sdp)
+{
+    if (call && sdp && strlen(sdp) <= MEDIA_MAX_SDP_LEN)
+        mworker_post(call, mcall_renegotiate, g_strdup(sdp));
 }
 
 /* Posts the end of a call; see media.h. */

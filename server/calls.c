@@ -43,11 +43,26 @@ static bool view_is(kk_view v, const char *s)
     return s && v.len == strlen(s) && memcmp(v.p, s, v.len) == 0;
 }
 
-/* The listed call of user in room (room NULL: any room). */
+/* True when an InvitationInfo's mediaType (field 7) is "audio". */
+static bool invitation_is_audio(kk_view inv)
+{
+    pbwire_reader r;
+    pbwire_field f;
+    bool audio = false;
+    pbwire_reader_init(&r, inv.p, inv.len);
+    while (pbwire_next(&r, &f) == 1)
+        if (f.num == 7 && f.wtype == PBWIRE_LEN)
+            audio = view_is(f.bytes, "audio");
+    return audio;
+}
+
+/* The listed call of user in room; room NULL: the user's call that is not
+ * already ending (the one a roomless signal means). */
 static call *find(calls *c, const char *user, const char *room)
 {
     for (call *k = c->list; k; k = k->next)
-        if (strcmp(k->user, user) == 0 && (!room || strcmp(k->room, room) == 0))
+        if (strcmp(k->user, user) == 0 &&
+            (room ? strcmp(k->room, room) == 0 : k->st != CALL_ENDING))
             return k;
     return NULL;
 }
@@ -87,6 +102,7 @@ static void call_free(call *k)
     free(k->room);
     free(k->caller);
     free(k->inv);
+    free(k->rollback_sdp);
     free(k);
     c->n_objs--;
     maybe_close(c);
@@ -219,16 +235,22 @@ static char *sdup(const char *s)
     return s ? strdup(s) : NULL;
 }
 
-/* media: our answer. */
-static void m_answer(void *ud, const char *sdp)
+/* Posts our description (type 1 answer, 5 offer) for the loop to send. */
+static void post_sdp(void *ud, int type, const char *sdp)
 {
     calls_ev *e = calloc(1, sizeof *e);
     if (!e)
         return;
-    e->type = 1;
+    e->type = type;
     e->s1 = sdup(sdp);
     post(ud, e);
 }
+
+/* media: our answer. */
+static void m_answer(void *ud, const char *sdp) { post_sdp(ud, 1, sdp); }
+
+/* media: our own offer (we offered: NOTES §6.7). */
+static void m_offer(void *ud, const char *sdp) { post_sdp(ud, 5, sdp); }
 
 /* media: one local candidate (NULL: gathering done). */
 static void m_candidate(void *ud, const char *cand, const char *mid)
@@ -268,12 +290,25 @@ static void m_finished(void *ud, const media_call_result *res)
     post(ud, e);
 }
 
-/* on_finished on the loop: the calls event, then hungUp when it is ours. */
+static void start_media(call *k, const char *sdp);
+
+/* on_finished on the loop: the calls event, then hungUp when it is ours.
+ * A media call rolled back for the peer's offer (glare, NOTES §6.7) ends
+ * silently and the peer's offer is answered by a new one. */
 static void media_finished(call *k, const calls_ev *e)
 {
     calls *c = k->c;
     media_call_release(k->mc);
     k->mc = NULL;
+    if (k->rollback_sdp && k->st == CALL_MEDIA && !c->dying) {
+        char *sdp = k->rollback_sdp;
+        k->rollback_sdp = NULL;
+        k->offered = false;
+        start_media(k, sdp);
+        free(sdp);
+        calls__unref(k); /* the old media reference */
+        return;
+    }
     char dur[24];
     snprintf(dur, sizeof dur, "%lld", (long long)e->res.duration_ms);
     const char *kv[10] = { "reason", media_end_reason_name(e->res.reason),
@@ -296,8 +331,8 @@ static void handle_ev(calls_ev *e)
     call *k = e->k;
     calls *c = k->c;
     bool live = k->st == CALL_MEDIA && !c->dying;
-    if (e->type == 1 && live) {
-        (void)calls__send_signal(k, "answer", e->s1, NULL, NULL);
+    if ((e->type == 1 || e->type == 5) && live) {
+        (void)calls__send_signal(k, e->type == 1 ? "answer" : "offer", e->s1, NULL, NULL);
     } else if (e->type == 2 && live) {
         (void)calls__send_signal(k, "candidate", NULL, e->s1 ? e->s1 : "", e->s2);
     } else if (e->type == 3 && e->state == MEDIA_STATE_MEDIA_STARTED) {
@@ -340,14 +375,17 @@ static void on_async(uv_async_t *a)
 
 /* ---- signals from the gateway ---------------------------------------- */
 
-/* Starts the media call of k with the caller's offer. */
+/* Starts the media call of k: answering the caller's offer sdp, or, with
+ * sdp NULL, making our own (receive-only, video when the invitation's
+ * mediaType is not audio). */
 static void start_media(call *k, const char *sdp)
 {
     calls *c = k->c;
-    media_call_cfg mc = { .offer_sdp = sdp, .tenant = c->tenant, .room_id = k->room,
-                          .caller = k->caller, .callee = k->user };
-    media_call_cbs cb = { .ud = k, .on_answer = m_answer, .on_candidate = m_candidate,
-                          .on_state = m_state, .on_finished = m_finished };
+    media_call_cfg mc = { .offer_sdp = sdp, .video = k->video, .tenant = c->tenant,
+                          .room_id = k->room, .caller = k->caller, .callee = k->user };
+    media_call_cbs cb = { .ud = k, .on_answer = m_answer, .on_offer = m_offer,
+                          .on_candidate = m_candidate, .on_state = m_state,
+                          .on_finished = m_finished };
     int rc = media_call_new(c->env.pool, &mc, &cb, &k->mc);
     if (rc < 0) {
         k->mc = NULL;
@@ -357,6 +395,7 @@ static void start_media(call *k, const char *sdp)
     }
     k->refs++;
     k->st = CALL_MEDIA;
+    k->offered = sdp == NULL;
     for (size_t i = 0; i < k->n_early; i++) {
         media_call_add_remote_candidate(k->mc, k->early[i]);
         free(k->early[i]);
@@ -374,14 +413,27 @@ static void on_110(calls *c, const char *user, const Kkim__MsgData *md)
         return;
     call *k = find(c, user, room);
     if (!k || k->st == CALL_ENDING || strcmp(md->sendid, k->caller) != 0) {
-        KK_LOG_DEBUG(&c->log, "signal_ignored", KK_S("roomID", room), KK_S("type", type));
+        KK_LOG_INFO(&c->log, "signal_ignored", KK_S("roomID", room), KK_S("type", type));
     } else if (strcmp(type, "offer") == 0 && sdp) {
-        if (k->mc)
+        if (k->mc && k->offered && !k->rollback_sdp) {
+            /* Glare: both offered; we are the polite side (NOTES §6.7). */
+            KK_LOG_INFO(&c->log, "offer_rolled_back", KK_S("roomID", room));
+            k->rollback_sdp = strdup(sdp);
+            if (k->rollback_sdp)
+                media_call_end(k->mc, MEDIA_END_HANGUP);
+        } else if (k->mc && !k->offered) {
+            /* The caller replaced a track (new m-line, new SSRC). */
+            KK_LOG_INFO(&c->log, "renegotiation", KK_S("roomID", room));
+            media_call_renegotiate(k->mc, sdp);
+        } else if (k->mc) {
             KK_LOG_WARN(&c->log, "renegotiation_ignored", KK_S("roomID", room));
-        else
+        } else {
             start_media(k, sdp);
+        }
+    } else if (strcmp(type, "answer") == 0 && sdp && k->mc && k->offered) {
+        media_call_set_answer(k->mc, sdp);
     } else if (strcmp(type, "candidate") == 0) {
-        if (k->mc) {
+        if (k->mc && !k->rollback_sdp) { /* during a rollback: for the next media call */
             media_call_add_remote_candidate(k->mc, cand ? cand : "");
         } else if (k->n_early < CALLS_EARLY_CANDIDATES) {
             k->early[k->n_early] = strdup(cand ? cand : "");
@@ -395,7 +447,24 @@ static void on_110(calls *c, const char *user, const Kkim__MsgData *md)
     free(cand);
 }
 
-/* A fresh invite for user: end a call still held, then accept (§6.8). */
+/* Answers k's invitation with 1004 reject: the user is recording another
+ * call (KKIM doc §10.8: a busy callee rejects). Events invited, ended(busy). */
+static void reject_busy(call *k)
+{
+    calls *c = k->c;
+    k->st = CALL_ENDING;
+    const char *kv[2] = { "reason", "busy" };
+    calls__event(k, "ended", kv, 1);
+    KK_LOG_INFO(&c->log, "busy_reject", KK_S("roomID", k->room), KK_S("user", k->user));
+    if (calls__send_reject(k) == 0)
+        k->hangup_pending = true;
+    else
+        unlist(k);
+}
+
+/* A fresh invite for user (§6.8): accept it; while the user's held call is
+ * recording, reject it as busy instead; a held call without media yet is
+ * stale (the gateway only rings free users) and ends as replaced. */
 static void start_call(calls *c, const char *user, int platform, const pbsig_info *pi,
                        const Kkim__MsgData *md)
 {
@@ -416,7 +485,8 @@ static void start_call(calls *c, const char *user, int platform, const pbsig_inf
         return;
     }
     call *old = find(c, user, NULL);
-    if (old)
+    bool busy = old && old->st == CALL_MEDIA;
+    if (old && !busy)
         end_call(old, MEDIA_END_HANGUP, false, "replaced", false);
     call *k = calloc(1, sizeof *k);
     uint8_t *inv = malloc(pi->invitation.len ? pi->invitation.len : 1);
@@ -432,11 +502,15 @@ static void start_call(calls *c, const char *user, int platform, const pbsig_inf
     memcpy(inv, pi->invitation.p, pi->invitation.len);
     *k = (call){ .c = c, .refs = 1, .listed = true, .st = CALL_ACCEPTING, .user = u,
                  .platform = platform, .room = room, .caller = caller, .inv = inv,
-                 .inv_len = pi->invitation.len };
+                 .inv_len = pi->invitation.len, .video = !invitation_is_audio(pi->invitation) };
     k->next = c->list;
     c->list = k;
     c->n_objs++;
     calls__event(k, "invited", NULL, 0);
+    if (busy) {
+        reject_busy(k);
+        return;
+    }
     int rc = calls__send_accept(k);
     if (rc < 0) {
         KK_LOG_WARN(&c->log, "accept_not_sent", KK_S("roomID", room), KK_ERR(rc));
@@ -488,6 +562,9 @@ static void on_1601(calls *c, const char *user, int platform, const Kkim__MsgDat
     if (kind == PBSIG_KIND_INVITE || kind == PBSIG_KIND_INVITE_IN_GROUP) {
         if (!k && pbsig_invitee_has(pi.invitation, uv))
             start_call(c, user, platform, &pi, md);
+    } else if (!k) {
+        KK_LOG_INFO(&c->log, "signal_dropped", KK_S("roomID", room), KK_S("user", user),
+                    KK_I("kind", kind), KK_S("detail", "no call of this user in this room"));
     } else if (k && kind == PBSIG_KIND_CANCEL) {
         end_call(k, MEDIA_END_CANCEL, true, NULL, false);
     } else if (k && kind == PBSIG_KIND_HUNGUP) {
@@ -525,8 +602,13 @@ void calls_on_signal_resp(calls *c, const char *user, kk_view data)
     if (pbwire_next(&r, &f) != 1 || f.wtype != PBWIRE_LEN)
         return;
     call *k = find(c, user, NULL);
-    if (!k)
+    if (!k || f.num < 3 || f.num > 6 || f.num == 4) {
+        /* accept/invite answers name the caller's side of a call: the
+         * relay is always the callee, so they are never for it. */
+        KK_LOG_INFO(&c->log, "signal_resp_dropped", KK_S("user", user), KK_U("member", f.num),
+                    KK_S("detail", k ? "not an ending" : "no call of this user"));
         return;
+    }
     if (f.num == 3)
         end_call(k, MEDIA_END_CANCEL, true, NULL, false);
     else if (f.num == 5)
@@ -537,8 +619,9 @@ void calls_on_signal_resp(calls *c, const char *user, kk_view data)
 
 /* ---- timers, life cycle ---------------------------------------------- */
 
-/* 1 Hz: calls whose offer never came give up (the relay does not offer
- * itself in this build: NOTES §6.7 step not implemented, logged). */
+/* Ticks (CALLS_TICK_MS): a call whose caller sent no offer within
+ * CALLS_OFFER_WAIT_MS of our accept gets our own offer (NOTES §6.7); the
+ * media call's connect timeout ends it if no answer comes. */
 static void on_timer(uv_timer_t *tm)
 {
     calls *c = tm->data;
@@ -546,9 +629,8 @@ static void on_timer(uv_timer_t *tm)
     for (call *k = c->list, *next; k; k = next) {
         next = k->next;
         if (k->st == CALL_WAIT_OFFER && now >= k->offer_deadline_ms) {
-            KK_LOG_WARN(&c->log, "no_offer", KK_S("roomID", k->room),
-                        KK_S("detail", "the relay does not send its own offer"));
-            end_call(k, MEDIA_END_HANGUP, false, "no_offer", true);
+            KK_LOG_INFO(&c->log, "own_offer", KK_S("roomID", k->room));
+            start_media(k, NULL);
         }
     }
 }
@@ -572,7 +654,7 @@ calls *calls_new(const calls_env *env)
     c->async.data = c;
     uv_timer_init(env->loop, &c->timer);
     c->timer.data = c;
-    uv_timer_start(&c->timer, on_timer, 1000, 1000);
+    uv_timer_start(&c->timer, on_timer, CALLS_TICK_MS, CALLS_TICK_MS);
     c->handles_open = 2;
     return c;
 }

@@ -10,12 +10,20 @@
  * candidates go to the media call. cancel / hungUp / reject pushes end the
  * call; a media ending sends hungUp. Every step is an entry in
  * kkim:{T}:calls (invited, accepted, media_started, ended, failed).
- * One call per user at a time: a new invite ends the old call (NOTES §6.8).
+ * One call per user at a time: a new invite while the user's call records
+ * is rejected with 1004 reject (event ended, reason busy; KKIM doc §10.8);
+ * a held call without media yet is stale and ends as replaced (NOTES §6.8).
+ * Signals for no call of the user (1601, 110, unsolicited 1004) are dropped
+ * with a log line. The user's other device accepting or rejecting ends the
+ * call (reason other_device, no hungUp from us; NOTES §6.5 step 4).
  *
- * What it never does: offer itself (NOTES §6.7 says the relay offers after
- * 3 s without an offer; this build waits CALLS_OFFER_WAIT_MS and then gives
- * up with hungUp, logged), look at pulled messages (only pushes reach it),
- * or touch Redis other than through rsink_call_event.
+ * Who offers (NOTES §6.7): without the caller's offer CALLS_OFFER_WAIT_MS
+ * after our accept, the relay sends its own (receive-only) offer as a 110
+ * message and takes the caller's answer; a caller's offer after ours
+ * (glare) rolls ours back and is answered.
+ *
+ * What it never does: look at pulled messages (only pushes reach it), or
+ * touch Redis other than through rsink_call_event.
  *
  * Threads: loop thread only; media callbacks are handed over through a
  * mutex-guarded queue drained by a uv_async_t.
@@ -37,9 +45,12 @@ struct rsink;
 struct sess;
 typedef struct uv_loop_s uv_loop_t;
 
-/* No offer this long after our accept: hungUp and `failed` no_offer. */
-#define CALLS_OFFER_WAIT_MS 20000
-/* Remote candidates kept while the offer has not come yet. */
+/* No offer this long after our accept: we offer ourselves (NOTES §6.7). */
+#define CALLS_OFFER_WAIT_MS 3000
+/* Timer tick of the offer wait. */
+#define CALLS_TICK_MS 250
+/* Remote candidates kept while no media call takes them (no offer yet, or
+ * our offer being rolled back for the peer's). */
 #define CALLS_EARLY_CANDIDATES 64
 /* Ended rooms remembered to drop repeated or late signals. */
 #define CALLS_RECENT_ROOMS 64

@@ -31,8 +31,11 @@ typedef struct call {
     uint8_t *inv;         /* InvitationInfo bytes as received */
     size_t inv_len;
     media_call *mc;       /* set while the media call lives */
+    bool video;           /* the invitation's mediaType is not audio */
+    bool offered;         /* mc made our own offer (NOTES §6.7) */
+    char *rollback_sdp;   /* glare: the peer's offer, answered once mc is gone */
     bool media_done;      /* on_finished handled */
-    bool hangup_pending;  /* hungUp sent, answer not yet in */
+    bool hangup_pending;  /* hungUp or reject sent, answer not yet in */
     bool signaled_end;    /* the peer ended it (no hungUp from us) */
     uint64_t offer_deadline_ms;
     char *early[CALLS_EARLY_CANDIDATES];
@@ -44,7 +47,7 @@ typedef struct call {
 typedef struct calls_ev {
     struct calls_ev *next;
     call *k;
-    int type;             /* 1 answer, 2 candidate, 3 state, 4 finished */
+    int type;             /* 1 answer, 2 candidate, 3 state, 4 finished, 5 offer */
     int state;
     media_call_result res;
     char *s1, *s2, *s3, *s4; /* answer sdp / candidate+mid / file, sidecar, sha256 */
@@ -72,6 +75,7 @@ struct calls {
 /* calls_sig.c: building and sending what goes to the gateway. */
 int calls__send_accept(call *k);
 int calls__send_hungup(call *k);
+int calls__send_reject(call *k);
 int calls__send_signal(call *k, const char *signal_type, const char *sdp, const char *cand,
                        const char *mid);
 /* Parses a 110 content; returns 0 and the signal's type, room and the

@@ -60,7 +60,7 @@ static int put_participant(kk_buf *out, uint32_t num, const char *user)
 /* Answer of our accept or hungUp: hands the verdict to calls.c. */
 static void on_accept(void *ud, sess *s, int rc, int64_t err_code, kk_view err_msg, kk_view data);
 
-/* The hungUp answer: nothing to do but let the call go. */
+/* The hungUp or reject answer: nothing to do but let the call go. */
 static void on_hungup(void *ud, sess *s, int rc, int64_t err_code, kk_view err_msg, kk_view data)
 {
     call *k = ud;
@@ -72,8 +72,10 @@ static void on_hungup(void *ud, sess *s, int rc, int64_t err_code, kk_view err_m
     calls__hangup_done(k);
 }
 
-/* Sends SignalReq{member{invitation, participant?, ...}} through k's login. */
-static int send_1004(call *k, uint32_t member, bool accept, sess_done_fn done)
+/* Sends SignalReq{member{invitation, ...}} through k's login; answer_layout:
+ * the accept/reject body (participant, opUserPlatformID, userID), else the
+ * hungUp body (userID). */
+static int send_1004(call *k, uint32_t member, bool answer_layout, sess_done_fn done)
 {
     sess *s = k->c->env.session_of(k->c->env.ud, k->user);
     if (!s || sess_get_state(s) != SESS_ONLINE)
@@ -82,7 +84,7 @@ static int send_1004(call *k, uint32_t member, bool accept, sess_done_fn done)
     kk_buf_init(&body, CALLS_PB_MAX);
     kk_buf_init(&req, CALLS_PB_MAX);
     int rc = pbwire_put_len(&body, 1, k->inv, k->inv_len);
-    if (accept) {
+    if (answer_layout) {
         if (!rc)
             rc = put_participant(&body, 3, k->user);
         if (!rc)
@@ -115,6 +117,12 @@ int calls__send_accept(call *k)
 int calls__send_hungup(call *k)
 {
     return send_1004(k, 5, false, on_hungup);
+}
+
+/* 1004 SignalReq.reject (member 6); the answer calls calls__hangup_done. */
+int calls__send_reject(call *k)
+{
+    return send_1004(k, 6, true, on_hungup);
 }
 
 /* The accept's verdict (NOTES §6.4: match errMsg, ignore the code). */

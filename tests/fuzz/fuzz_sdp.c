@@ -1,5 +1,6 @@
-/* fuzz_sdp.c — fuzz target over the SDP offer parser, codec choice and the
- * answer writer: any input must parse or fail with a kk_err code; a parsed
+/* fuzz_sdp.c — fuzz target over the SDP offer and answer parsers, codec
+ * choice and the answer writer: any input must parse or fail with a kk_err
+ * code (as an offer and as an answer to ours); a parsed
  * offer's strings stay NUL-terminated within their fields; an answer must fit
  * or report KK_ETOOBIG, and always be NUL-terminated. Violations abort. */
 #include <stddef.h>
@@ -15,7 +16,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static msdp_offer o; /* 30 KiB: off the stack */
-    int rc = msdp_parse((const char *)data, size, &o);
+    int rc = msdp_parse_answer((const char *)data, size, &o);
+    if (rc != 0 && rc != KK_EPROTO && rc != KK_ETOOBIG)
+        abort();
+    if (rc == 0 && strcmp(o.setup, "active") != 0 && strcmp(o.setup, "passive") != 0)
+        abort();
+    rc = msdp_parse((const char *)data, size, &o);
     if (rc != 0) {
         if (rc != KK_EPROTO && rc != KK_ETOOBIG)
             abort();

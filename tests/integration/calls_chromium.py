@@ -14,10 +14,22 @@ caller `cust`, logged in to the simulator over WebSocket (JSON sdk). Cases:
            the file is at <rec>/t/YYYY/MM/DD/<roomID>-cust.webm with VP8 +
            Opus (ffprobe), its duration within ±10 % of the streaming time,
            the audio not silent (volumedetect), the sidecar has the design
-           §7 keys and its sha256 is the file's;
+           §7 keys and its sha256 is the file's; an invite from cust2
+           pushed mid-call is rejected as busy (invited, ended(busy)) and
+           the recording is unharmed;
+  own offer  the caller sends no offer: 3 s after its accept the relay
+           sends its own (110), the page answers it: the same events and
+           checks as `call`;
+  glare    the page gets the relay's offer, ignores it and offers anyway:
+           the relay rolls its offer back and answers (logged once);
+  ssrc switch  halfway, the page replaces its video transceiver and
+           renegotiates (new m-line, new SSRC): the relay answers, the file
+           plays on without a hole or decode error, the sidecar names the
+           new SSRC;
   sigterm  a call still streaming when the relay gets SIGTERM: the relay
            exits 0, the stream has ended(shutdown) with a valid file.
 """
+import base64
 import datetime
 import hashlib
 import http.server
@@ -30,9 +42,10 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kkbrowser  # noqa: E402
+import kkgw  # noqa: E402
 import kkit  # noqa: E402
 
 BUILD = os.path.abspath(sys.argv[1])
@@ -62,25 +75,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def start_chromium(url, profile):
-    args = ["chromium", "--headless=new", "--no-sandbox", "--disable-gpu",
-            "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-            "--autoplay-policy=no-user-gesture-required",
-            "--disable-features=WebRtcHideLocalIpsWithMdns",
-            "--user-data-dir=" + profile, "--no-first-run", "--remote-debugging-port=0", url]
-    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-
-
-def stop_chromium(p):
-    if p and p.poll() is None:
-        try:
-            os.killpg(p.pid, signal.SIGKILL)  # Chromium's own process group only
-        except ProcessLookupError:
-            pass
-        p.wait()
-
-
 def wait_event(prefix, timeout, since=0):
     end = time.time() + timeout
     while time.time() < end:
@@ -89,36 +83,6 @@ def wait_event(prefix, timeout, since=0):
                 return t, line, since + i
         time.sleep(0.05)
     return None, None, since
-
-
-def calls_of(redis, room=None):
-    out = []
-    for _, f in redis.stream("kkim:{t}:calls"):
-        d = {k.decode(): v.decode() for k, v in f.items()}
-        if room is None or d.get("roomID") == room:
-            out.append(d)
-    return out
-
-
-def wait_calls(redis, room, types, timeout):
-    end = time.time() + timeout
-    while time.time() < end:
-        evs = calls_of(redis, room)
-        if any(e["type"] in types for e in evs):
-            return evs
-        time.sleep(0.1)
-    return calls_of(redis, room)
-
-
-def session_online(admin, user):
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d/v1/sessions" % admin, timeout=5) as r:
-            for s in json.loads(r.read())["sessions"]:
-                if s.get("user") == user and s.get("state") == "online":
-                    return True
-    except OSError:
-        pass
-    return False
 
 
 def probe(path):
@@ -173,33 +137,79 @@ def check_file(env, ev, label, want_secs=None):
               and sc.get("callee") == "agent", "%s: sidecar names the room and parties" % label)
 
 
+def busy_invite(env):
+    """A second invite while agent records (a gateway whose view of who is
+    free differs): rejected as busy, the recording goes on."""
+    inv2 = kkgw.invitation("cust2", ["agent"], "room_second")
+    env.sim("/inject", {"sendID": "cust2", "recvID": "agent", "contentType": 1601, "pushOnly": True,
+                        "contentB64": base64.b64encode(kkgw.signal_body("invite", inv2, "cust2")).decode()})
+
+
+def check_ssrc_switch(label, fin, lines):
+    """The video sender changed SSRC halfway: the file keeps playing across
+    the change (no decode error, no hole in the video), the sidecar names
+    the new SSRC and counts the change as a gap."""
+    sw = next((l.split() for l in lines if l.startswith("switched ")), None)
+    check(sw is not None and sw[1] != sw[2] and "?" not in sw, "%s: the page switched SSRC (%s)" % (label, sw))
+    path = fin.get("file", "")
+    r = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time",
+                        "-of", "csv=p=0", path], capture_output=True, text=True, timeout=60)
+    pts = sorted(float(x) for x in r.stdout.split() if x.strip() not in ("", "N/A"))
+    gap = max((b - a for a, b in zip(pts, pts[1:])), default=99.0)
+    check(len(pts) > 60 and gap < 0.5, "%s: %d video frames, largest gap %.3f s (< 0.5 s)" % (label, len(pts), gap))
+    # Decoded without a muxer: ffmpeg's null muxer would flag capture-time
+    # jitter (two frames closer than the frame rate it guesses) as an error.
+    r = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+                        "stream=nb_read_frames", "-of", "csv=p=0", path], capture_output=True, text=True, timeout=60)
+    check(r.stderr.strip() == "" and r.stdout.strip() == str(len(pts)),
+          "%s: all %s video frames decode without errors (%s)" % (label, r.stdout.strip(), r.stderr.strip()[:200]))
+    with open(fin.get("sidecar", "")) as f:
+        video = [t for t in json.load(f)["tracks"] if t["kind"] == "video"]
+    check(sw is not None and len(video) == 1 and str(video[0]["ssrc"]) == sw[2] and video[0]["gaps"] >= 1,
+          "%s: sidecar video track has the new SSRC and a gap (%s)" % (label, video))
+
+
+def recorded_call(env, redis, base, label, query, during=None, after=None):
+    """One call from a fresh Chromium caller with query: connected, streamed,
+    hung up; checks the calls events and the recording. during(env) runs
+    once the call is connected; after(label, final event, page lines) once
+    the recording is checked."""
+    n0 = len(EVENTS)
+    chrome = kkbrowser.start(base + query, os.path.join(env.dir, "prof-" + label.replace(" ", "-")))
+    try:
+        t_conn, line, i = wait_event("connected", 40, n0)
+        check(line == "connected", "%s: ICE connected (%s)" % (label, line))
+        if during:
+            during(env)
+        t_hung, line, _ = wait_event("hungup", 20, i + 1)
+        check(line is not None and line.startswith("hungup 0"), "%s: hungUp sent (%s)" % (label, line))
+        wait_event("closed", 10, i + 1)
+    finally:
+        kkbrowser.stop(chrome)
+    room = next((l.split()[1] for _, l in EVENTS[n0:] if l.startswith("invited ")), None)
+    evs = kkgw.wait_calls(redis, room, ("ended", "failed"), 15)
+    types = [e["type"] for e in evs]
+    check(types == ["invited", "accepted", "media_started", "ended"],
+          "%s: calls events in order (%s)" % (label, types))
+    fin = evs[-1] if evs else {}
+    check(fin.get("reason") == "hungup" and fin.get("user") == "agent" and fin.get("caller") == "cust",
+          "%s: ended with reason hungup (%s)" % (label, fin.get("reason")))
+    if fin.get("type") == "ended" and t_conn and t_hung:
+        check_file(env, fin, label, t_hung - t_conn)
+        check(abs(int(fin.get("durationMs", 0)) / 1000.0 - (t_hung - t_conn)) <= 0.1 * (t_hung - t_conn),
+              "%s: durationMs %s matches the streaming time" % (label, fin.get("durationMs")))
+        if after:
+            after(label, fin, [l for _, l in EVENTS[n0:]])
+
+
 def run(env):
     ws, ctl, rp, admin = (kkit.free_port() for _ in range(4))
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     env.start_redis(rp, aof=False)
-    env.start_sim(ws, ctl, ["agent", "cust"])
-    tok_agent = env.sim("/tokens", {"userID": "agent", "platformID": 7})["token"]
+    env.start_sim(ws, ctl, ["agent", "cust", "cust2"])
     tok_cust = env.sim("/tokens", {"userID": "cust", "platformID": 5})["token"]
-    with open(os.path.join(env.dir, "t.tokens"), "w") as f:
-        f.write("agent 7 %s\n" % tok_agent)
-    cfg = {"admin": {"listen": "127.0.0.1:%d" % admin}, "log": {"level": "info"},
-           "redis": {"url": "redis://127.0.0.1:%d/0" % rp},
-           "recordings": {"dir": os.path.join(env.dir, "rec")},
-           "media": {"threads": 1},
-           "tenants": [{"id": "t", "tokens": {"source": "file", "path": "t.tokens"},
-                        "gateway": {"url": "ws://127.0.0.1:%d" % ws, "sdkType": "go",
-                                    "platformID": 7},
-                        "users": [{"userID": "agent", "record": "auto"}]}]}
-    path = os.path.join(env.dir, "relay.json")
-    with open(path, "w") as f:
-        json.dump(cfg, f)
-    relay = env.start_relay(path)
-    kkit.wait_port(admin)
-    end = time.time() + 20
-    while time.time() < end and not session_online(admin, "agent"):
-        time.sleep(0.1)
-    check(session_online(admin, "agent"), "agent is online")
+    check(kkgw.start_recording_relay(env, ws, rp, admin) is not None, "agent is online")
     redis = kkit.Redis(rp)
     base = "http://127.0.0.1:%d/caller.html?ws=127.0.0.1:%d&token=%s&user=cust&callee=agent" % (
         srv.server_address[1], ws, tok_cust)
@@ -209,18 +219,18 @@ def run(env):
     # (else the relay's accept would win and the cancel find no call).
     n0 = len(EVENTS)
     env.sim("/pushes/pause", {})
-    chrome = start_chromium(base + "&cancel=1", os.path.join(env.dir, "prof1"))
+    chrome = kkbrowser.start(base + "&cancel=1", os.path.join(env.dir, "prof1"))
     try:
         _, line, _ = wait_event("cancelled", 30, n0)
     finally:
         env.sim("/pushes/resume", {})
-        stop_chromium(chrome)
+        kkbrowser.stop(chrome)
     check(line is not None and line.startswith("cancelled 0"), "cancel: invite and cancel sent (%s)" % line)
     room = None
     for t, l in EVENTS[n0:]:
         if l.startswith("invited "):
             room = l.split()[1]
-    evs = wait_calls(redis, room, ("ended", "failed"), 10)
+    evs = kkgw.wait_calls(redis, room, ("ended", "failed"), 10)
     types = [e["type"] for e in evs]
     final = evs[-1] if evs else {}
     check(types[:1] == ["invited"] and (
@@ -229,33 +239,22 @@ def run(env):
         "cancel: calls events %s end with %s/%s" % (types, final.get("type"), final.get("reason")))
     check(not any(e.get("file") for e in evs), "cancel: no recording")
 
-    # --- a recorded call ------------------------------------------------------
-    n0 = len(EVENTS)
-    chrome = start_chromium(base + "&secs=6", os.path.join(env.dir, "prof2"))
-    try:
-        t_conn, line, i = wait_event("connected", 40, n0)
-        check(line == "connected", "call: ICE connected through the relay's answer (%s)" % line)
-        t_hung, line, _ = wait_event("hungup", 20, i + 1)
-        check(line is not None and line.startswith("hungup 0"), "call: hungUp sent (%s)" % line)
-        wait_event("closed", 10, i + 1)
-    finally:
-        stop_chromium(chrome)
-    room = next((l.split()[1] for _, l in EVENTS[n0:] if l.startswith("invited ")), None)
-    evs = wait_calls(redis, room, ("ended", "failed"), 15)
-    types = [e["type"] for e in evs]
-    check(types == ["invited", "accepted", "media_started", "ended"],
-          "call: calls events in order (%s)" % types)
-    fin = evs[-1] if evs else {}
-    check(fin.get("reason") == "hungup" and fin.get("user") == "agent" and fin.get("caller") == "cust",
-          "call: ended with reason hungup (%s)" % fin.get("reason"))
-    if fin.get("type") == "ended" and t_conn and t_hung:
-        check_file(env, fin, "call", t_hung - t_conn)
-        check(abs(int(fin.get("durationMs", 0)) / 1000.0 - (t_hung - t_conn)) <= 0.1 * (t_hung - t_conn),
-              "call: durationMs %s matches the streaming time" % fin.get("durationMs"))
+    # --- recorded calls: the caller offers; the relay offers; glare ----------
+    recorded_call(env, redis, base, "call", "&secs=6", busy_invite)
+    recorded_call(env, redis, base, "own offer", "&secs=4&offer=wait")
+    recorded_call(env, redis, base, "glare", "&secs=4&offer=glare")
+    recorded_call(env, redis, base, "ssrc switch", "&secs=6&ssrc=switch", after=check_ssrc_switch)
+    with open(env.log("relay"), errors="replace") as f:
+        text = f.read()
+    check(text.count('"event":"own_offer"') == 2, "the relay offered in the own-offer and glare calls")
+    check(text.count('"event":"offer_rolled_back"') == 1, "glare: the relay rolled its offer back once")
+    busy = [(e["type"], e.get("reason", "")) for e in kkgw.calls_of(redis, "room_second")]
+    check(busy == [("invited", ""), ("ended", "busy")], "call: the second invite was rejected as busy (%s)" % busy)
+    check('"event":"busy_reject"' in text, "call: the relay logged its busy reject")
 
     # --- SIGTERM mid-call --------------------------------------------------------
     n0 = len(EVENTS)
-    chrome = start_chromium(base + "&end=none", os.path.join(env.dir, "prof3"))
+    chrome = kkbrowser.start(base + "&end=none", os.path.join(env.dir, "prof3"))
     try:
         t_conn, line, i = wait_event("connected", 40, n0)
         check(line == "connected", "sigterm: call connected (%s)" % line)
@@ -263,9 +262,9 @@ def run(env):
         rc = env.stop("relay", signal.SIGTERM, timeout=30)
         check(rc == 0, "sigterm: the relay drained and exited 0 (rc %s)" % rc)
     finally:
-        stop_chromium(chrome)
+        kkbrowser.stop(chrome)
     room = next((l.split()[1] for _, l in EVENTS[n0:] if l.startswith("invited ")), None)
-    evs = calls_of(redis, room)
+    evs = kkgw.calls_of(redis, room)
     fin = evs[-1] if evs else {}
     check(fin.get("type") == "ended" and fin.get("reason") == "shutdown",
           "sigterm: ended with reason shutdown (%s/%s)" % (fin.get("type"), fin.get("reason")))
@@ -277,7 +276,6 @@ def run(env):
           "the relay's log has no sanitizer report")
     redis.close()
     srv.shutdown()
-    _ = relay
 
 
 def main():

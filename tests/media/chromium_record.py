@@ -10,24 +10,31 @@ media timeout ends it after Chromium is killed), maxdur (max duration ends it),
 sigkill (the harness is SIGKILLed mid-call: the partial file must play),
 sigterm (the file is finalized), resize (the sender halves its resolution
 mid-call: frames of both sizes decode), consent (caller vanishes: RFC 7675 consent
-loss, ~30 s), loss, lossh264, lossvp9 (5 % drop + 5 % reordering: NACK/RTX), avsync (a synthetic
-canvas flash + WebAudio beep; not in the CI list: the browser's own offset
-between the two sources varies from run to run, see docs/media.md), multi
+loss, ~30 s), loss, lossh264, lossvp9 (5 % drop + 5 % reordering: NACK/RTX), avsync (a WebM made
+with ffmpeg whose flash and beep are in sync, played by a <video> and captured:
+the recording's median audio-minus-video offset is the file's within 80 ms;
+Chromium's own MediaRecorder copy is measured beside it; not in the CI list:
+Chromium's capture skews the sent stream by up to ~125 ms, see docs/media.md), multi
 (three calls at once, the middle one with a wrong fingerprint: the other two
 record normally).
 Prints one ok/FAIL line per check; exits 1 if any failed.
 """
+import http.server
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import kkbrowser  # noqa: E402
+import kkit  # noqa: E402
+
 FAILS = []
 
 
@@ -35,33 +42,6 @@ def check(name, cond, detail=""):
     print(("ok   " if cond else "FAIL ") + name + ("" if cond else "  (" + str(detail) + ")"), flush=True)
     if not cond:
         FAILS.append(name)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def start_chromium(url, profile):
-    args = ["chromium", "--headless=new", "--no-sandbox", "--disable-gpu",
-            "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-            "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
-            "--disable-features=WebRtcHideLocalIpsWithMdns",
-            "--user-data-dir=" + profile, "--no-first-run", "--remote-debugging-port=0", url]
-    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-
-
-def stop(proc):
-    if proc and proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # Chromium's own process group only
-        except ProcessLookupError:
-            pass
-        proc.wait()
 
 
 def wait_log(path, text, timeout):
@@ -141,8 +121,10 @@ def onsets(times, values, thr):
     return out
 
 
-def check_avsync(path):
-    """Flash onsets (video luma) against beep onsets (audio level)."""
+def avsync_median(label, path):
+    """Flash onsets (video luma) against beep onsets (audio level): checks
+    that there are at least 5 pairs and returns the median audio-minus-video
+    offset in seconds (None without pairs)."""
     r = subprocess.run(["ffprobe", "-v", "error", "-f", "lavfi", "-i", "movie=%s,signalstats" % path,
                         "-show_entries", "frame=pts_time:frame_tags=lavfi.signalstats.YAVG", "-of", "csv=p=0"],
                        capture_output=True, text=True)
@@ -177,14 +159,56 @@ def check_avsync(path):
         near = min(beeps, key=lambda b: abs(b - f), default=None)
         if near is not None and abs(near - f) < 0.5:
             diffs.append(near - f)
-    check("avsync: >= 5 flash/beep pairs (%d flashes, %d beeps)" % (len(flashes), len(beeps)), len(diffs) >= 5,
-          (flashes, beeps))
-    if diffs:
-        diffs.sort()
-        med = diffs[len(diffs) // 2]
-        print("     avsync offsets (ms): %s" % [round(1000 * d) for d in diffs])
-        check("avsync: A/V offset %+.0f ms within 80 ms (audio minus video, median of %d)" % (1000 * med, len(diffs)),
-              abs(med) <= 0.080, [round(1000 * d) for d in diffs])
+    check("avsync: %s has >= 5 flash/beep pairs (%d flashes, %d beeps)" % (label, len(flashes), len(beeps)),
+          len(diffs) >= 5, (flashes, beeps))
+    if not diffs:
+        return None
+    print("     avsync %s offsets (ms): %s" % (label, [round(1000 * d) for d in diffs]))
+    return sorted(diffs)[len(diffs) // 2]
+
+
+def make_sync_source(path):
+    """A 14 s WebM whose white flash and 1 kHz beep (100 ms each, every
+    second at +0.5 s) are in sync by construction: the avsync source."""
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y",
+                    "-f", "lavfi", "-i", "color=c=black:s=320x240:r=30:d=14",
+                    "-f", "lavfi", "-i", "color=c=white:s=320x240:r=30:d=14",
+                    "-f", "lavfi", "-i", "sine=f=1000:r=48000:d=14", "-filter_complex",
+                    "[0][1]overlay=enable='between(mod(t,1),0.5,0.6)'[v];"
+                    "[2]aeval='val(0)*6*between(mod(t,1),0.5,0.6)':c=same[a]",
+                    "-map", "[v]", "-map", "[a]", "-c:v", "libvpx", "-b:v", "300k", "-g", "30",
+                    "-c:a", "libopus", "-b:a", "64k", path], check=True, timeout=60)
+
+
+def check_avsync(path, source, ref):
+    """The recording's A/V offset equals the source file's (in sync by
+    construction) within 80 ms. Chromium's own recording of the stream it
+    sent (MediaRecorder) is measured beside it: the skew its capture of the
+    <video> adds is upstream of the relay (docs/media.md)."""
+    src = avsync_median("source file", source)
+    mr = avsync_median("Chromium's MediaRecorder", ref)
+    rec = avsync_median("recording", path)
+    if src is not None and rec is not None:
+        check("avsync: recorded A/V offset %+.0f ms is the source's %+.0f ms within 80 ms "
+              "(audio minus video, medians; Chromium's own recording: %s ms)"
+              % (1000 * rec, 1000 * src, "%+.0f" % (1000 * mr) if mr is not None else "?"),
+              abs(rec - src) <= 0.080, (rec, src, mr))
+
+
+class RefUpload(http.server.BaseHTTPRequestHandler):
+    """Takes the page's MediaRecorder file (POST /ref) into self.server.path."""
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        data = self.rfile.read(n)
+        with open(self.server.path + ".tmp", "wb") as f:
+            f.write(data)
+        os.replace(self.server.path + ".tmp", self.server.path)
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
 
 
 def check_multi(results):
@@ -225,16 +249,27 @@ def run_case(build, case):
 def run_case_in(build, case, tmp):
     rec = os.path.join(tmp, "rec")
     os.makedirs(rec)
-    port = free_port()
+    port = kkit.free_port()
     harness = os.path.join(build, "tests", "media", "media_harness")
     secs = 6
     query = {"vp8": "codec=VP8", "vp9": "codec=VP9", "h264": "codec=H264", "audio": "audio=only",
              "badfp": "codec=VP8&fp=bad", "timeout": "codec=VP8&end=none", "maxdur": "codec=VP8&end=none",
              "sigkill": "codec=VP8&end=none", "loss": "codec=VP8", "sigterm": "codec=VP8&end=none",
-             "consent": "codec=VP8&end=none", "avsync": "codec=VP8&src=synth",
+             "consent": "codec=VP8&end=none", "avsync": "codec=VP8&src=file",
              "resize": "codec=VP8&resize=1", "lossh264": "codec=H264", "lossvp9": "codec=VP9",
              "multi": "codec=VP8&calls=3&bad=1"}[case]
-    hargs = [harness, str(port), HERE, rec]
+    pages = HERE
+    ref = None
+    if case == "avsync":  # the page beside its generated source file
+        pages = os.path.join(tmp, "pages")
+        os.makedirs(pages)
+        shutil.copy(os.path.join(HERE, "page.html"), pages)
+        make_sync_source(os.path.join(pages, "sync.webm"))
+        ref = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RefUpload)
+        ref.path = os.path.join(tmp, "ref.webm")
+        threading.Thread(target=ref.serve_forever, daemon=True).start()
+        query += "&ref=%d" % ref.server_address[1]
+    hargs = [harness, str(port), pages, rec]
     if case == "maxdur":
         hargs += ["4000"]
     if case == "timeout":
@@ -251,7 +286,7 @@ def run_case_in(build, case, tmp):
     hlog = open(os.path.join(tmp, "harness.log"), "w")
     h = subprocess.Popen(hargs, stdout=subprocess.PIPE, stderr=hlog, text=True, env=env)
     time.sleep(0.3)
-    chrome = start_chromium("http://127.0.0.1:%d/page.html?%s&secs=%d" % (port, query, secs),
+    chrome = kkbrowser.start("http://127.0.0.1:%d/page.html?%s&secs=%d" % (port, query, secs),
                             os.path.join(tmp, "profile"))
     result = None
     try:
@@ -261,7 +296,7 @@ def run_case_in(build, case, tmp):
             time.sleep(4)  # 4 s of media, then kill
             h.send_signal(signal.SIGKILL)
             h.wait()
-            stop(chrome)
+            kkbrowser.stop(chrome)
             files = [os.path.join(dp, f) for dp, _, fs in os.walk(rec) for f in fs if f.endswith(".webm")]
             check("sigkill: a partial file exists", len(files) == 1, files)
             if files:
@@ -290,7 +325,7 @@ def run_case_in(build, case, tmp):
         if case in ("timeout", "consent"):
             # Wait until connected and media flowed, then kill the caller.
             time.sleep(4)
-            stop(chrome)
+            kkbrowser.stop(chrome)
             chrome = None
             # The harness needs a /result request to return.
         out_deadline = time.time() + secs + 40 + (40 if case == "consent" else 0)
@@ -311,7 +346,7 @@ def run_case_in(build, case, tmp):
         check(case + ": harness finished", False, repr(e))
         return
     finally:
-        stop(chrome)
+        kkbrowser.stop(chrome)
         if h.poll() is None:
             h.kill()
             h.wait()
@@ -335,7 +370,10 @@ def run_case_in(build, case, tmp):
     check(case + ": file is " + want_ext, path.endswith(want_ext), path)
     expect = {"timeout": None, "maxdur": 4.0, "consent": None}.get(case, result.get("connectedSecs"))
     if case == "avsync":
-        check_avsync(path)
+        ref.shutdown()
+        check("avsync: the page uploaded Chromium's own recording", os.path.exists(ref.path))
+        if os.path.exists(ref.path):
+            check_avsync(path, os.path.join(tmp, "pages", "sync.webm"), ref.path)
         return
     check_file(case, path, want, expect)
     if case == "resize":

@@ -1,9 +1,11 @@
 /* test_media_dtls.c — our DTLS client against an in-process OpenSSL DTLS
  * server (memory BIOs, no network): handshake with each SRTP profile,
  * exporter key layout checked against the server's own export, SRTCP both
- * ways with those keys, a wrong fingerprint, and garbage records. */
+ * ways with those keys, a wrong fingerprint, and garbage records; and our
+ * endpoint in the server role (we offered) against our client. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -218,6 +220,99 @@ static void dtls_ignores_garbage_records_and_still_connects(void **st)
     server_free(&s);
 }
 
+/* One of our endpoints' outgoing datagrams, queued for the other. */
+typedef struct wire {
+    uint8_t q[16][2048];
+    size_t qlen[16];
+    int nq;
+} wire;
+
+/* Queues a datagram on a wire. */
+static void wire_send(void *ud, const uint8_t *p, size_t len)
+{
+    wire *w = ud;
+    assert_true(w->nq < 16 && len <= sizeof(w->q[0]));
+    memcpy(w->q[w->nq], p, len);
+    w->qlen[w->nq++] = len;
+}
+
+/* Delivers every queued datagram of w to d; returns the last state. */
+static int wire_drain(wire *w, mdtls *d)
+{
+    int rc = MDTLS_PENDING;
+    int n = w->nq;
+    w->nq = 0;
+    for (int i = 0; i < n && rc >= 0; i++)
+        rc = mdtls_feed(d, w->q[i], w->qlen[i]);
+    return rc;
+}
+
+/* Our server and our client, in two contexts (two certificates). */
+typedef struct pair {
+    mdtls_ctx *sc, *cc;
+    wire to_srv, to_cli;
+    mdtls *srv, *cli;
+} pair;
+
+/* Runs the handshake of a pair; with wrong_fp the server expects another
+ * client certificate than the one it gets. Returns the server's final
+ * state after the flights settle. */
+static int pair_handshake(pair *p, bool wrong_fp)
+{
+    memset(p, 0, sizeof *p);
+    assert_int_equal(mdtls_ctx_new(&p->sc), 0);
+    assert_int_equal(mdtls_ctx_new(&p->cc), 0);
+    const char *client_fp = mdtls_ctx_fingerprint(wrong_fp ? p->sc : p->cc);
+    assert_int_equal(mdtls_new(p->sc, client_fp, wire_send, &p->to_cli, &p->srv), 0);
+    mdtls_set_server(p->srv);
+    assert_int_equal(mdtls_new(p->cc, mdtls_ctx_fingerprint(p->sc), wire_send, &p->to_srv, &p->cli), 0);
+    assert_int_equal(mdtls_start(p->srv), 0);
+    assert_int_equal(p->to_cli.nq, 0); /* a server speaks only when spoken to */
+    assert_int_equal(mdtls_start(p->cli), 0);
+    int srv = MDTLS_PENDING;
+    for (int round = 0; round < 8 && (p->to_srv.nq || p->to_cli.nq); round++) {
+        srv = wire_drain(&p->to_srv, p->srv);
+        if (srv < 0)
+            return srv;
+        (void)wire_drain(&p->to_cli, p->cli);
+    }
+    return srv;
+}
+
+/* Frees a pair's endpoints and contexts. */
+static void pair_free(pair *p)
+{
+    mdtls_free(p->srv);
+    mdtls_free(p->cli);
+    mdtls_ctx_free(p->sc);
+    mdtls_ctx_free(p->cc);
+}
+
+static void dtls_server_role_connects_to_our_client_with_mirrored_keys(void **st)
+{
+    (void)st;
+    static pair p;
+    assert_int_equal(pair_handshake(&p, false), MDTLS_CONNECTED);
+    const mdtls_keys *ks = mdtls_get_keys(p.srv), *kc = mdtls_get_keys(p.cli);
+    assert_non_null(ks);
+    assert_non_null(kc);
+    assert_int_equal(ks->profile, MSRTP_AEAD_AES_128_GCM);
+    assert_int_equal(ks->len, kc->len);
+    assert_memory_equal(ks->local, kc->remote, ks->len);
+    assert_memory_equal(ks->remote, kc->local, ks->len);
+    assert_memory_not_equal(ks->local, ks->remote, ks->len);
+    pair_free(&p);
+}
+
+static void dtls_server_role_rejects_a_client_whose_fingerprint_differs(void **st)
+{
+    (void)st;
+    static pair p;
+    assert_int_equal(pair_handshake(&p, true), KK_EINVAL);
+    assert_null(mdtls_get_keys(p.srv));
+    pair_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +320,8 @@ int main(void)
         cmocka_unit_test(dtls_handshake_exports_aes_cm_keys),
         cmocka_unit_test(dtls_rejects_a_peer_whose_fingerprint_differs),
         cmocka_unit_test(dtls_ignores_garbage_records_and_still_connects),
+        cmocka_unit_test(dtls_server_role_connects_to_our_client_with_mirrored_keys),
+        cmocka_unit_test(dtls_server_role_rejects_a_client_whose_fingerprint_differs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* test_media_sdp.c — SDP offer parsing (a real Chromium 156 offer), codec
- * choice, our answer, and malformed offers. */
+ * choice, our answer, malformed offers, our own offer and the parsing of
+ * the answer to it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -260,6 +261,85 @@ static void sdp_parses_every_prefix_of_the_offer_without_harm(void **st)
     free(sdp);
 }
 
+static void sdp_own_offer_is_actpass_recvonly_and_parses_back(void **st)
+{
+    (void)st;
+    const char *cands[] = {"candidate:1 1 udp 2015363327 127.0.0.1 40000 typ host"};
+    msdp_local l = {.ufrag = "uf", .pwd = "pw0123456789012345678901", .fingerprint = "AA:BB",
+                    .cands = cands, .ncands = 1, .sess_id = 7};
+    char off[8192];
+    int n = msdp_write_offer(&l, true, off, sizeof(off));
+    assert_true(n > 0);
+    assert_int_equal((size_t)n, strlen(off));
+    assert_non_null(strstr(off, "v=0\r\no=- 7 1 IN IP4 127.0.0.1\r\n"));
+    assert_non_null(strstr(off, "a=group:BUNDLE 0 1\r\n"));
+    assert_non_null(strstr(off, "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"));
+    assert_non_null(strstr(off, "m=video 9 UDP/TLS/RTP/SAVPF 96 97\r\n"));
+    assert_non_null(strstr(off, "a=rtpmap:111 opus/48000/2\r\na=fmtp:111 minptime=10;useinbandfec=1\r\n"));
+    assert_non_null(strstr(off, "a=rtpmap:96 VP8/90000\r\na=rtcp-fb:96 nack\r\na=rtcp-fb:96 nack pli\r\n"));
+    assert_non_null(strstr(off, "a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n"));
+    assert_null(strstr(off, "a=setup:active"));
+    const char *c1 = strstr(off, "a=candidate:1 1 udp 2015363327 127.0.0.1 40000 typ host\r\n");
+    assert_non_null(c1);
+    assert_true(c1 < strstr(off, "m=video"));
+    assert_null(strstr(c1 + 1, "a=candidate:"));
+    /* it is a valid offer for our own parser, with what we can record */
+    msdp_offer *o = calloc(1, sizeof(*o));
+    assert_int_equal(msdp_parse(off, (size_t)n, o), 0);
+    assert_string_equal(o->setup, "actpass");
+    assert_string_equal(o->ufrag, "uf");
+    assert_int_equal(o->nmlines, 2);
+    assert_string_equal(o->m[0].mid, "0");
+    assert_string_equal(o->m[1].mid, "1");
+    assert_string_equal(o->m[1].kind, "video");
+    assert_int_equal(o->ncands, 1);
+    msdp_choice ch;
+    assert_int_equal(msdp_choose(o, &ch), 0);
+    assert_int_equal(ch.audio_pt, 111);
+    assert_int_equal(ch.video_pt, 96);
+    assert_int_equal(ch.video_rtx_pt, 97);
+    assert_int_equal(ch.video_codec, MSDP_CODEC_VP8);
+    assert_true(ch.video_nack);
+    /* audio only: one m-line */
+    n = msdp_write_offer(&l, false, off, sizeof(off));
+    assert_true(n > 0);
+    assert_non_null(strstr(off, "a=group:BUNDLE 0\r\n"));
+    assert_null(strstr(off, "m=video"));
+    char small[64];
+    assert_int_equal(msdp_write_offer(&l, true, small, sizeof(small)), KK_ETOOBIG);
+    free(o);
+}
+
+/* A minimal answer with the given session-level setup line ("" for none). */
+static int parse_answer_with(const char *setup, msdp_offer *o)
+{
+    char buf[1024];
+    snprintf(buf, sizeof(buf),
+             "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+             "a=ice-ufrag:abcd\r\na=ice-pwd:0123456789012345678901\r\n"
+             "a=fingerprint:sha-256 AA:BB\r\n%sm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+             "a=mid:0\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n",
+             setup);
+    return msdp_parse_answer(buf, strlen(buf), o);
+}
+
+static void sdp_answer_parser_takes_active_or_passive_only(void **st)
+{
+    (void)st;
+    msdp_offer *o = calloc(1, sizeof(*o));
+    assert_int_equal(parse_answer_with("a=setup:active\r\n", o), 0);
+    assert_string_equal(o->setup, "active");
+    assert_int_equal(parse_answer_with("a=setup:passive\r\n", o), 0);
+    assert_string_equal(o->setup, "passive");
+    /* RFC 4145: an answer without a=setup is active */
+    assert_int_equal(parse_answer_with("", o), 0);
+    assert_string_equal(o->setup, "active");
+    /* RFC 8842 §5.3: an answerer must not say actpass */
+    assert_int_equal(parse_answer_with("a=setup:actpass\r\n", o), KK_EPROTO);
+    assert_int_equal(parse_answer_with("a=setup:holdconn\r\n", o), KK_EPROTO);
+    free(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +351,8 @@ int main(void)
         cmocka_unit_test(sdp_rejects_malformed_offers),
         cmocka_unit_test(sdp_enforces_size_and_count_limits),
         cmocka_unit_test(sdp_parses_every_prefix_of_the_offer_without_harm),
+        cmocka_unit_test(sdp_own_offer_is_actpass_recvonly_and_parses_back),
+        cmocka_unit_test(sdp_answer_parser_takes_active_or_passive_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
