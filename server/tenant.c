@@ -107,6 +107,10 @@ static void user_free(tuser *u)
     tenant__resync_stop(u);
     sess_free(u->s);
     free(u->user);
+    if (u->redis_refs) {
+        u->gone = true; /* a resync reply still points here (tenant__user_unhold) */
+        return;
+    }
     free(u);
 }
 

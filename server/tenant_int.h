@@ -58,6 +58,8 @@ typedef struct tuser {
     uint64_t next_resync_ms;
     tpull *pulls, *pulls_tail;
     unsigned pulls_inflight;
+    unsigned redis_refs; /* resync Redis replies in flight that point here */
+    bool gone;           /* freed while redis_refs > 0: the last reply frees it */
 } tuser;
 
 struct tenant {
@@ -101,6 +103,7 @@ int tenant__lease_start(struct tenant *t);
 int tenant__outbox_route(void *ud, const char *user, char *holder, size_t cap);
 
 /* tenant_sync.c */
+bool tenant__user_unhold(tuser *u);
 void tenant__resync_start(tuser *u);
 void tenant__resync_stop(tuser *u);
 void tenant__on_unsolicited(void *owner, sess *s, int32_t req_identifier, kk_view data);

@@ -304,11 +304,28 @@ static void store_start(tenant *t, const char *conv, uint64_t hw)
         free(st);
 }
 
+/* A Redis reply that pointed at u arrived: drops its hold. True when the
+ * login was freed meanwhile (the reply is stale; u is freed by the last
+ * one), so a login can be stopped while its resync waits for Redis. */
+bool tenant__user_unhold(tuser *u)
+{
+    u->redis_refs--;
+    if (!u->gone)
+        return false;
+    if (u->redis_refs == 0)
+        free(u);
+    return true;
+}
+
 /* Decides where each conversation resumes, given Redis's watermarks. */
 static void on_hws(void *ud, int rc, size_t n, const int64_t *hws)
 {
     tsync *c = ud;
     tuser *u = c->u;
+    if (tenant__user_unhold(u)) {
+        tsync_free(c);
+        return;
+    }
     tenant *t = u->t;
     if (c->gen != u->gen || rc < 0) {
         if (c->gen == u->gen)
@@ -405,7 +422,9 @@ static void on_maxseq(void *ud, sess *s, int rc, int64_t err_code, kk_view err_m
     if (rsink_hw_get(u->t->rs, (const char *const *)c->convs, c->n, on_hws, c) < 0) {
         tsync_free(c);
         u->resyncing = false;
+        return;
     }
+    u->redis_refs++;
 }
 
 /* Sends 1001 (GetMaxSeqReq for the own user). */
@@ -432,7 +451,7 @@ static void on_synced(void *ud, int status, const struct redisReply *reply)
 {
     treq *r = ud;
     tuser *u = r->u;
-    bool current = r->gen == u->gen;
+    bool current = !tenant__user_unhold(u) && r->gen == u->gen;
     free(r);
     if (!current)
         return;
@@ -464,7 +483,9 @@ void tenant__resync_start(tuser *u)
     if (!r || rconn_cmd(t->env.redis, 3, argv, lens, on_synced, r) < 0) {
         free(r);
         u->resyncing = false;
+        return;
     }
+    u->redis_refs++;
 }
 
 /* Forgets a resync in progress (the connection ended). */

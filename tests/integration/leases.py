@@ -47,7 +47,7 @@ def write_config(env, ws, rp, admin, idx):
                 "users": users, "backfill": "none", "resyncInterval": "5s",
                 "limits": {"loginsPerSecond": 2000}}
     cfg = {"instance": {"id": "lease%d" % idx, "drainTimeout": "10s"},
-           "admin": {"listen": "127.0.0.1:%d" % admin}, "log": {"level": "warn"},
+           "admin": {"listen": "127.0.0.1:%d" % admin}, "log": {"level": os.environ.get("KK_LOG", "warn")},
            "redis": {"url": "redis://127.0.0.1:%d/0" % rp},
            "leases": {"shards": SHARDS, "ttlMs": TTL_MS},
            "tenants": [tenant(t, u) for t, u in TENANTS.items()]}
@@ -106,8 +106,9 @@ def check_change(env, name, t0, everyone, admins):
         if ok or time.time() > deadline:
             break
         time.sleep(0.2)
-    print("    %s: shards held per instance %s" % (
-        name, {t: {i: len(s) for i, s in held[t].items()} for t in TENANTS}), flush=True)
+    print("    %s: shards held per instance %s, kicks so far %s" % (
+        name, {t: {i: len(s) for i, s in held[t].items()} for t in TENANTS},
+        env.sim("/stats").get("global", {}).get("kicks")), flush=True)
     checks(ok, "%s: each of the %d shards of each tenant held by exactly one instance, none above its share"
            % (name, SHARDS))
     return took
