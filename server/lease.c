@@ -75,6 +75,7 @@ static const char lease_lua_release[] =
 typedef struct lshard {
     bool held;
     uint64_t deadline;         /* loop ms; meaningful while held */
+    uint64_t cool_until;       /* loop ms: not claimed again before (just dropped) */
     char mine[LEASE_VAL_MAX];  /* our value while held */
     char owner[LEASE_VAL_MAX]; /* holder per the last view ("" = free) */
 } lshard;
@@ -185,6 +186,9 @@ static void report(lease *l)
 static void drop(lease *l, uint32_t i, bool lost)
 {
     l->sh[i].held = false;
+    /* the parked logins' closes must reach the gateway before we log them
+     * in again: no claim of this shard before the next round */
+    l->sh[i].cool_until = uv_now(l->reg->loop) + l->reg->ttl_ms / LEASE_RENEWS_PER_TTL;
     l->delta[i] = LEASE_LOST;
     l->st.held--;
     if (lost) {
@@ -307,7 +311,7 @@ static void claim_free(lease *l, uint32_t want)
     uint32_t start = (uint32_t)(next_rand(l->reg) % l->S);
     for (uint32_t k = 0; k < l->S && c->n < want; k++) {
         uint32_t i = (start + k) % l->S;
-        if (!l->sh[i].held && !l->sh[i].owner[0]) {
+        if (!l->sh[i].held && !l->sh[i].owner[0] && c->t0 >= l->sh[i].cool_until) {
             c->idx[c->n] = i;
             keys[1 + c->n++] = l->keys[i];
         }

@@ -302,7 +302,7 @@ static int outbox_start(tenant *t, char *err, size_t errlen)
         .results_maxlen = t->cfg->streams.maxlen,
         .metrics = t->env.metrics,
         .session_of = outbox_session_of,
-        .route = t->lease ? tenant__outbox_route : NULL,
+        .route = t->env.leases ? tenant__outbox_route : NULL,
         .ud = t,
     };
     t->ob = outbox_new(&oc);

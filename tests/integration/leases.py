@@ -173,7 +173,7 @@ def run(env):
     ids, got = outbox_round(r, "ta", TENANTS["ta"][:24])
     checks(len(got) == len(ids) and all(f.get("status") == "sent" for f in got),
            "outbox: %d entries whose senders sit on 3 instances: one `sent` result each (%d results, %s)"
-           % (len(ids), len(got), sorted({f.get("status") for f in got})))
+           % (len(ids), len(got), sorted({(f.get("status"), f.get("errMsg")) for f in got})))
     checks(len({f["outboxID"] for f in got}) == len(got), "outbox: no entry has two results")
 
     t0 = time.time()
@@ -198,7 +198,8 @@ def run(env):
 
     ids, got = outbox_round(r, "tb", TENANTS["tb"][:24])
     checks(len(got) == len(ids) and all(f.get("status") == "sent" for f in got),
-           "outbox after the changes: one `sent` result per entry (%d of %d)" % (len(got), len(ids)))
+           "outbox after the changes: one `sent` result per entry (%d of %d, %s)"
+           % (len(got), len(ids), sorted({(f.get("status"), f.get("errMsg")) for f in got})))
 
     stop.set()
     th.join()
