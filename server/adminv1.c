@@ -50,11 +50,12 @@ static json_t *tenant_json(tenant *t)
     json_t *ss = json_object();
     for (int st = 0; st < SESS_STATE_COUNT; st++)
         json_object_set_new(ss, sess_state_name((sess_state)st), json_integer((json_int_t)c.sessions[st]));
-    json_t *ob = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "read", (json_int_t)c.ob.read,
+    json_t *ob = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "read", (json_int_t)c.ob.read,
                            "sent", (json_int_t)c.ob.sent, "rejected", (json_int_t)c.ob.rejected,
                            "failed", (json_int_t)c.ob.failed, "ackedOnly", (json_int_t)c.ob.acked_only,
                            "settledFound", (json_int_t)c.ob.settled_found, "settledMissing",
                            (json_int_t)c.ob.settled_missing, "claimed", (json_int_t)c.ob.claimed,
+                           "handedOver", (json_int_t)c.ob.handed_over,
                            "inflight", (json_int_t)c.ob.inflight);
     json_t *lag = json_pack("{s:I,s:I,s:I}", "bufferedMsgs", (json_int_t)c.cs.buffered_msgs,
                             "bufferedBytes", (json_int_t)c.cs.buffered_bytes, "outboxHeld",

@@ -177,6 +177,10 @@ def run(env):
            "outbox: %d entries whose senders sit on 3 instances: one `sent` result each (%d results, %s)"
            % (len(ids), len(got), sorted({(f.get("status"), f.get("errMsg")) for f in got})))
     checks(len({f["outboxID"] for f in got}) == len(got), "outbox: no entry has two results")
+    handed = sum(t["outbox"]["handedOver"] for port in live.values()
+                 for t in (get("http://127.0.0.1:%d/v1/tenants" % port) or {}).get("tenants", []))
+    checks(handed > 0, "outbox: entries read by an instance not holding their sender were handed "
+                       "over to the holder (%d)" % handed)
 
     t0 = time.time()
     env.stop("relay2", signal.SIGKILL)
