@@ -90,6 +90,7 @@ struct lease_reg {
     uint64_t seed;
     uv_timer_t hb;
     bool hb_busy, draining, closing;
+    bool live_known; /* a heartbeat answered: shares are computed from live */
     unsigned refs; /* timer + commands in flight */
     lease **leases;
     size_t n;
@@ -467,7 +468,9 @@ static void on_lease_tick(uv_timer_t *h)
                     KK_U("held", l->st.held));
         report(l);
     }
-    if (!l->busy && !l->reg->draining && now >= l->next_round_ms) {
+    /* no round before live is known: a lone first round would claim every
+     * shard and give most back a moment later */
+    if (!l->busy && !l->reg->draining && l->reg->live_known && now >= l->next_round_ms) {
         l->next_round_ms = now + l->reg->ttl_ms / LEASE_RENEWS_PER_TTL;
         round_start(l);
     }
@@ -630,6 +633,7 @@ static void on_heartbeat(void *ud, int status, const redisReply *reply)
         if ((unsigned)reply->integer != r->live)
             KK_LOG_INFO(&r->log, "instances_live", KK_I("live", reply->integer));
         r->live = (unsigned)reply->integer;
+        r->live_known = true;
     } else if (!r->closing) {
         KK_LOG_WARN(&r->log, "heartbeat_failed",
                     KK_S("detail", status ? kk_strerror(status)

@@ -217,16 +217,7 @@ def run(env):
         t = "ta" if "_a" in conv else "tb" if "_b" in conv else None
         if t:
             truth[t].setdefault(conv, set()).add(seq)
-    deadline = time.time() + 60
-    while True:
-        results = {t: kkit.check_streams(r, t, truth[t]) for t in TENANTS}
-        if all(st["missing"] == 0 for _, st in results.values()) or time.time() > deadline:
-            break
-        time.sleep(1)
-    for t, (problems, st) in results.items():
-        print("%s: %s" % (t, json.dumps(st)))
-        for p in problems[:10]:
-            print("   ", p)
+    for t, st in kkit.wait_streams(r, truth).items():
         checks(st["missing"] == 0 and sum(len(v) for v in truth[t].values()) > 0,
                "%s: 0 lost of %d messages" % (t, sum(len(v) for v in truth[t].values())))
         checks(st["dups"] == 0, "%s: 0 duplicated" % t)
