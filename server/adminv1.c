@@ -36,8 +36,9 @@ static json_t *leases_json(const lease *l)
     lease_get_stats(l, &st);
     char held[LEASE_HELD_JSON_MAX];
     json_t *shards = lease_held_json(l, held, sizeof held) ? json_loads(held, 0, NULL) : NULL;
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:o*}", "shards", (json_int_t)lease_shards(l),
-                     "held", (json_int_t)st.held, "target", (json_int_t)st.target, "claims",
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o*}", "shards", (json_int_t)lease_shards(l),
+                     "held", (json_int_t)st.held, "target", (json_int_t)st.target, "live",
+                     (json_int_t)st.live, "claims",
                      (json_int_t)st.claims, "losses", (json_int_t)st.losses, "releases",
                      (json_int_t)st.releases, "heldShards", shards);
 }

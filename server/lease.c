@@ -5,30 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "kk_err.h"
-#include "lease.h"
-#include "log.h"
-#include "metrics.h"
-#include "rconn.h"
-#include "shard.h"
-
-/* Deadlines are checked at this period: a lost lease is parked at most
- * this long after its deadline, still well before the key expires. */
-#define LEASE_CHECK_MS 100u
-/* Longest lease value: "<instance>:<epoch>". */
-#define LEASE_VAL_MAX (LEASE_INSTANCE_MAX + 24)
-
-/* Heartbeat: KEYS[1] kkim:instances, ARGV[1] our ID, ARGV[2] ttl ms.
- * Scores are expiry times in Redis's own clock, so instance clocks never
- * matter. Returns the number of live instances. */
-static const char lease_lua_heartbeat[] =
-    "local t = redis.call('TIME')\n"
-    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-    "redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])\n"
-    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)\n"
-    "return redis.call('ZCARD', KEYS[1])\n";
+#include "lease_int.h"
 
 /* View and renew: KEYS = every shard's lease key, ARGV[1] ttl ms,
  * ARGV[1+i] our value of shard i or ''. Per shard: 1 when our value was
@@ -71,65 +50,6 @@ static const char lease_lua_release[] =
     "end\n"
     "return n\n";
 
-/* One shard as this instance sees it. */
-typedef struct lshard {
-    bool held;
-    uint64_t deadline;         /* loop ms; meaningful while held */
-    uint64_t cool_until;       /* loop ms: not claimed again before (just dropped) */
-    char mine[LEASE_VAL_MAX];  /* our value while held */
-    char owner[LEASE_VAL_MAX]; /* holder per the last view ("" = free) */
-} lshard;
-
-struct lease_reg {
-    uv_loop_t *loop;
-    rconn *global;
-    char id[LEASE_INSTANCE_MAX];
-    uint32_t shards;
-    uint64_t ttl_ms;
-    unsigned live;
-    uint64_t seed;
-    uv_timer_t hb;
-    bool hb_busy, draining, closing;
-    bool live_known; /* a heartbeat answered: shares are computed from live */
-    unsigned refs; /* timer + commands in flight */
-    lease **leases;
-    size_t n;
-    void (*drain_done)(void *ud);
-    void *drain_ud;
-    unsigned drain_pending;
-    kk_log_ctx log;
-    metrics *metrics;
-    metric_series *m_rtt;
-};
-
-struct lease {
-    lease_reg *reg;
-    rconn *redis;
-    char *tenant;
-    lease_hooks hooks;
-    void *ud;
-    uint32_t S;
-    char **keys;      /* S lease keys */
-    char epoch_key[160];
-    lshard *sh;
-    uint8_t *delta;
-    uv_timer_t timer;
-    uint64_t next_round_ms;
-    bool busy, closing;
-    unsigned refs;    /* timer + commands in flight */
-    lease_stats st;
-    kk_log_ctx log;
-    metric_series *m_claims, *m_losses, *m_held;
-};
-
-/* A command in flight: its owner and when it was sent. */
-typedef struct lcmd {
-    lease *l;
-    uint64_t t0;
-    uint32_t n;
-    uint32_t idx[]; /* shards concerned (claims) */
-} lcmd;
-
 /* ---- helpers -------------------------------------------------------------- */
 
 /* Next pseudo-random number (xorshift64): spreads claims over the shards
@@ -144,7 +64,7 @@ static uint64_t next_rand(lease_reg *r)
 
 /* Sends an EVAL of script with keys then args; fills argv/lens on the
  * heap. Returns what rconn_cmd returns. */
-static int eval(rconn *rc, const char *script, uint32_t nkeys, char *const *keys, uint32_t nargs,
+int lease__eval(rconn *rc, const char *script, uint32_t nkeys, char *const *keys, uint32_t nargs,
                 char *const *args, rconn_reply_fn cb, void *ud)
 {
     size_t argc = 3 + (size_t)nkeys + nargs;
@@ -171,7 +91,7 @@ static int eval(rconn *rc, const char *script, uint32_t nkeys, char *const *keys
 }
 
 /* Reports the pass's changes (if any) and clears delta. */
-static void report(lease *l)
+void lease__report(lease *l)
 {
     bool any = false;
     for (uint32_t i = 0; i < l->S && !any; i++)
@@ -184,7 +104,7 @@ static void report(lease *l)
 }
 
 /* Marks shard i no longer ours (lost or given back). */
-static void drop(lease *l, uint32_t i, bool lost)
+void lease__drop(lease *l, uint32_t i, bool lost)
 {
     l->sh[i].held = false;
     /* the parked logins' closes must reach the gateway before we log them
@@ -226,27 +146,27 @@ static void on_release(void *ud, int status, const redisReply *reply)
     if (status != 0 || !reply || reply->type == REDIS_REPLY_ERROR)
         KK_LOG_WARN(&l->log, "lease_release_failed", KK_U("shards", c->n),
                     KK_S("detail", status ? kk_strerror(status) : reply ? reply->str : "?"));
-    bool drain = c->idx[0] != 0;
+    bool drain = c->drain;
     free(c);
-    if (drain && r && r->drain_pending && --r->drain_pending == 0 && r->drain_done)
-        r->drain_done(r->drain_ud);
+    if (drain)
+        lease__reg_drain_step(r);
     lease_unref(l);
 }
 
 /* Compare-and-DELs n values (vals[i] of keys[i]); drain: count it in the
  * registry's drain. Returns true when sent. */
-static bool release(lease *l, uint32_t n, char **keys, char **vals, bool drain)
+bool lease__release(lease *l, uint32_t n, char **keys, char **vals, bool drain)
 {
     if (n == 0)
         return false;
-    lcmd *c = malloc(sizeof *c + sizeof c->idx[0]);
+    lcmd *c = malloc(sizeof *c);
     if (!c)
         return false;
     c->l = l;
     c->n = n;
-    c->idx[0] = drain;
+    c->drain = drain;
     l->refs++;
-    if (eval(l->redis, lease_lua_release, n, keys, n, vals, on_release, c) < 0) {
+    if (lease__eval(l->redis, lease_lua_release, n, keys, n, vals, on_release, c) < 0) {
         l->refs--;
         free(c);
         return false;
@@ -285,7 +205,7 @@ static void on_claim(void *ud, int status, const redisReply *reply)
             metric_inc(l->m_claims, got);
         if (got)
             KK_LOG_INFO(&l->log, "lease_claimed", KK_U("shards", got), KK_U("held", l->st.held));
-        report(l);
+        lease__report(l);
     }
     /* a failed claim may still have set keys: the next view shows them as
      * ours but not held, and they are released */
@@ -307,6 +227,7 @@ static void claim_free(lease *l, uint32_t want)
     }
     c->l = l;
     c->n = 0;
+    c->drain = false;
     c->t0 = uv_now(l->reg->loop);
     keys[0] = l->epoch_key;
     uint32_t start = (uint32_t)(next_rand(l->reg) % l->S);
@@ -322,7 +243,7 @@ static void claim_free(lease *l, uint32_t want)
     char *args[2] = { l->reg->id, ttl };
     l->refs++;
     if (c->n == 0 ||
-        eval(l->redis, lease_lua_claim, 1 + c->n, keys, 2, args, on_claim, c) < 0) {
+        lease__eval(l->redis, lease_lua_claim, 1 + c->n, keys, 2, args, on_claim, c) < 0) {
         l->refs--;
         free(c);
         l->busy = false;
@@ -336,7 +257,11 @@ static void claim_free(lease *l, uint32_t want)
  * first) and our stale keys (ours in Redis, not held here). */
 static void rebalance_down(lease *l, uint32_t target, bool *stale)
 {
-    size_t idlen = strlen(l->reg->id);
+    bool any = l->st.held > target;
+    for (uint32_t i = 0; i < l->S && !any; i++)
+        any = stale[i];
+    if (!any)
+        return;
     char **keys = malloc(l->S * sizeof *keys), **vals = malloc(l->S * sizeof *vals);
     char (*held_vals)[LEASE_VAL_MAX] = malloc(l->S * sizeof *held_vals);
     if (!keys || !vals || !held_vals) {
@@ -350,9 +275,9 @@ static void rebalance_down(lease *l, uint32_t target, bool *stale)
         lshard *s = &l->sh[i];
         if (s->held && l->st.held > target) {
             snprintf(held_vals[n], LEASE_VAL_MAX, "%s", s->mine);
-            drop(l, i, false);
+            lease__drop(l, i, false);
             s->owner[0] = '\0';
-        } else if (stale[i] && strncmp(s->owner, l->reg->id, idlen) == 0) {
+        } else if (stale[i]) {
             snprintf(held_vals[n], LEASE_VAL_MAX, "%s", s->owner);
             s->owner[0] = '\0';
         } else {
@@ -362,10 +287,10 @@ static void rebalance_down(lease *l, uint32_t target, bool *stale)
         vals[n] = held_vals[n];
         n++;
     }
-    report(l); /* parks before the keys go */
+    lease__report(l); /* parks before the keys go */
     if (n)
         KK_LOG_INFO(&l->log, "lease_released", KK_U("shards", n), KK_U("held", l->st.held));
-    (void)release(l, n, keys, vals, false);
+    (void)lease__release(l, n, keys, vals, false);
     free(keys);
     free(vals);
     free(held_vals);
@@ -402,12 +327,14 @@ static void on_view(void *ud, int status, const redisReply *reply)
                 snprintf(s->owner, sizeof s->owner, "%s", e->str);
             if (s->held) {
                 KK_LOG_WARN(&l->log, "lease_lost", KK_U("shard", i), KK_S("holder", s->owner));
-                drop(l, i, true);
+                lease__drop(l, i, true);
             } else if (s->owner[0] && strncmp(s->owner, r->id, idlen) == 0 && s->owner[idlen] == ':') {
                 stale[i] = true;
             }
         }
+        lease__report(l); /* lost shards are parked now, whatever follows */
         uint32_t live = r->live ? r->live : 1;
+        l->st.live = live;
         l->st.target = (l->S + live - 1) / live;
         rebalance_down(l, l->st.target, stale);
         if (l->st.held < l->st.target) {
@@ -441,10 +368,11 @@ static void round_start(lease *l)
         args[1 + i] = l->sh[i].held ? l->sh[i].mine : "";
     c->l = l;
     c->n = 0;
+    c->drain = false;
     c->t0 = uv_now(l->reg->loop);
     l->refs++;
     l->busy = true;
-    if (eval(l->redis, lease_lua_view, l->S, l->keys, 1 + l->S, args, on_view, c) < 0) {
+    if (lease__eval(l->redis, lease_lua_view, l->S, l->keys, 1 + l->S, args, on_view, c) < 0) {
         l->refs--;
         l->busy = false;
         free(c);
@@ -460,16 +388,17 @@ static void on_lease_tick(uv_timer_t *h)
     uint32_t lost = 0;
     for (uint32_t i = 0; i < l->S; i++)
         if (l->sh[i].held && now >= l->sh[i].deadline) {
-            drop(l, i, true);
+            lease__drop(l, i, true);
             lost++;
         }
     if (lost) {
         KK_LOG_WARN(&l->log, "lease_deadline_passed", KK_U("shards", lost),
                     KK_U("held", l->st.held));
-        report(l);
+        lease__report(l);
     }
-    /* no round before live is known: a lone first round would claim every
-     * shard and give most back a moment later */
+    /* no round before live is known: a first round that counted only the
+     * instances already registered would claim too many shards and give
+     * most back a moment later */
     if (!l->busy && !l->reg->draining && l->reg->live_known && now >= l->next_round_ms) {
         l->next_round_ms = now + l->reg->ttl_ms / LEASE_RENEWS_PER_TTL;
         round_start(l);
@@ -610,171 +539,4 @@ bool lease_held_json(const lease *l, char *buf, size_t cap)
     buf[pos++] = ']';
     buf[pos] = '\0';
     return true;
-}
-
-/* ---- the registry: heartbeat and drain ------------------------------------ */
-
-/* Frees the registry once closing and nothing is in flight. */
-static void reg_unref(lease_reg *r)
-{
-    if (--r->refs || !r->closing)
-        return;
-    free(r->leases);
-    free(r);
-}
-
-/* The heartbeat answered: the number of live instances. */
-static void on_heartbeat(void *ud, int status, const redisReply *reply)
-{
-    lease_reg *r = ud;
-    r->hb_busy = false;
-    if (!r->closing && status == 0 && reply && reply->type == REDIS_REPLY_INTEGER &&
-        reply->integer > 0) {
-        if ((unsigned)reply->integer != r->live)
-            KK_LOG_INFO(&r->log, "instances_live", KK_I("live", reply->integer));
-        r->live = (unsigned)reply->integer;
-        r->live_known = true;
-    } else if (!r->closing) {
-        KK_LOG_WARN(&r->log, "heartbeat_failed",
-                    KK_S("detail", status ? kk_strerror(status)
-                                          : reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "?"));
-    }
-    reg_unref(r);
-}
-
-/* Sends the heartbeat (one in flight at most). */
-static void heartbeat(lease_reg *r)
-{
-    if (r->hb_busy || r->draining)
-        return;
-    char ttl[24];
-    snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)r->ttl_ms);
-    char *keys[1] = { "kkim:instances" }, *args[2] = { r->id, ttl };
-    r->refs++;
-    r->hb_busy = true;
-    if (eval(r->global, lease_lua_heartbeat, 1, keys, 2, args, on_heartbeat, r) < 0) {
-        r->refs--;
-        r->hb_busy = false;
-    }
-}
-
-/* The heartbeat timer (every ttl/3). */
-static void on_hb_tick(uv_timer_t *h)
-{
-    heartbeat(h->data);
-}
-
-/* Creates the registry (lease.h). */
-lease_reg *lease_reg_new(uv_loop_t *loop, rconn *global, const char *base_id, uint32_t shards,
-                         uint64_t ttl_ms, metrics *m)
-{
-    static const double rtt_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                         0.05,   0.1,   0.25,   0.5,   1.0,  2.5 };
-    if (!loop || !global || !base_id || shards == 0 || shards > SHARD_COUNT_MAX || ttl_ms < 300)
-        return NULL;
-    lease_reg *r = calloc(1, sizeof *r);
-    if (!r)
-        return NULL;
-    uint32_t rnd = 0;
-    if (uv_random(NULL, NULL, &rnd, sizeof rnd, 0, NULL) != 0)
-        rnd = (uint32_t)uv_hrtime();
-    snprintf(r->id, sizeof r->id, "%.120s-%ld-%08x", base_id, (long)getpid(), rnd);
-    r->seed = ((uint64_t)rnd << 32) | 0x9e3779b9u;
-    r->loop = loop;
-    r->global = global;
-    r->shards = shards;
-    r->ttl_ms = ttl_ms;
-    r->live = 1;
-    r->refs = 1; /* the timer */
-    r->metrics = m;
-    r->log.mod = "lease";
-    if (m)
-        r->m_rtt = metric_series_get(
-            metrics_histogram(m, "kkim_lease_renew_rtt_seconds",
-                              "Round trip of the lease view-and-renew script.", NULL, rtt_bounds,
-                              sizeof rtt_bounds / sizeof rtt_bounds[0]),
-            NULL);
-    uv_timer_init(loop, &r->hb);
-    r->hb.data = r;
-    uv_timer_start(&r->hb, on_hb_tick, 0, ttl_ms / LEASE_RENEWS_PER_TTL);
-    KK_LOG_INFO(&r->log, "lease_instance", KK_S("instance", r->id), KK_U("shards", shards),
-                KK_U("ttlMs", ttl_ms));
-    return r;
-}
-
-/* Instance ID (lease.h). */
-const char *lease_reg_instance(const lease_reg *r)
-{
-    return r->id;
-}
-
-/* Live instances (lease.h). */
-unsigned lease_reg_live(const lease_reg *r)
-{
-    return r->live ? r->live : 1;
-}
-
-/* The ZREM of a drain answered. */
-static void on_unregister(void *ud, int status, const redisReply *reply)
-{
-    lease_reg *r = ud;
-    (void)status;
-    (void)reply;
-    if (r->drain_pending && --r->drain_pending == 0 && r->drain_done)
-        r->drain_done(r->drain_ud);
-    reg_unref(r);
-}
-
-/* Parks and releases every held shard of every lease (lease.h). */
-void lease_reg_drain(lease_reg *r, void (*done)(void *ud), void *ud)
-{
-    r->draining = true;
-    r->drain_done = done;
-    r->drain_ud = ud;
-    r->drain_pending = 1; /* ours until the end of this function */
-    for (size_t k = 0; k < r->n; k++) {
-        lease *l = r->leases[k];
-        char **keys = malloc(l->S * sizeof *keys), **vals = malloc(l->S * sizeof *vals);
-        uint32_t n = 0;
-        for (uint32_t i = 0; keys && vals && i < l->S; i++) {
-            if (!l->sh[i].held)
-                continue;
-            keys[n] = l->keys[i];
-            vals[n++] = l->sh[i].mine; /* still intact after drop() */
-            drop(l, i, false);
-        }
-        report(l);
-        if (n)
-            KK_LOG_INFO(&l->log, "lease_drained", KK_U("shards", n));
-        if (release(l, n, keys, vals, true))
-            r->drain_pending++;
-        free(keys);
-        free(vals);
-    }
-    char *keys[1] = { "kkim:instances" }, *args[1] = { r->id };
-    r->refs++;
-    if (eval(r->global, "return redis.call('ZREM', KEYS[1], ARGV[1])", 1, keys, 1, args,
-             on_unregister, r) == 0)
-        r->drain_pending++;
-    else
-        r->refs--;
-    if (--r->drain_pending == 0 && done)
-        done(ud);
-}
-
-/* The heartbeat timer closed: drops its reference. */
-static void on_hb_closed(uv_handle_t *h)
-{
-    reg_unref(h->data);
-}
-
-/* Stops the registry (lease.h). */
-void lease_reg_free(lease_reg *r)
-{
-    if (!r)
-        return;
-    r->closing = true;
-    r->drain_done = NULL;
-    uv_timer_stop(&r->hb);
-    uv_close((uv_handle_t *)&r->hb, on_hb_closed);
 }

@@ -17,7 +17,7 @@
  *    compare-and-DEL).
  *
  * Safety: a held lease has a deadline = the send time of its last
- * confirmed renewal (or claim) + ttl - margin (ttl/6). When a renewal
+ * confirmed renewal (or claim) + ttl - margin (ttl/4). When a renewal
  * fails, or is not confirmed before the deadline, the lease is LOST at the
  * deadline: hooks.changed parks its sessions at once, before the key can
  * expire in Redis, so no other instance logs a user in while we still do.
@@ -43,7 +43,7 @@ struct metrics;
 /* Renewals per TTL: renew at ttl/3, so two may fail before the deadline. */
 #define LEASE_RENEWS_PER_TTL 3u
 /* The deadline margin is ttl / LEASE_MARGIN_DIV before the key expires. */
-#define LEASE_MARGIN_DIV 6u
+#define LEASE_MARGIN_DIV 4u
 /* Longest instance ID (instance.id + "-pid-random"). */
 #define LEASE_INSTANCE_MAX 160
 
@@ -64,6 +64,7 @@ typedef struct lease_hooks {
 typedef struct lease_stats {
     uint32_t held;       /* shards held now */
     uint32_t target;     /* ceil(S / live instances) */
+    uint32_t live;       /* live instances at the last round */
     uint64_t claims;     /* shards claimed */
     uint64_t losses;     /* shards lost (renewal refused or deadline passed) */
     uint64_t releases;   /* shards given back (rebalance, drain) */
@@ -80,11 +81,9 @@ lease_reg *lease_reg_new(uv_loop_t *loop, struct rconn *global, const char *base
 void lease_reg_free(lease_reg *r);
 /* This instance's ID (the outbox consumer name and lease value prefix). */
 const char *lease_reg_instance(const lease_reg *r);
-/* Live instances seen by the last heartbeat (at least 1: ourselves). */
-unsigned lease_reg_live(const lease_reg *r);
 /* Drain: every lease parks its sessions (hooks.changed with all LOST) and
- * releases its shards; done(ud) runs once every release is answered or
- * failed (maybe before this returns). New claims stop for good. */
+ * releases its shards; done(ud) runs from a loop timer once every release
+ * is answered or failed. Heartbeats and new claims stop for good. */
 void lease_reg_drain(lease_reg *r, void (*done)(void *ud), void *ud);
 
 /* Creates tenant's lease set on redis (the tenant's connection; borrowed)

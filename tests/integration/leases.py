@@ -17,7 +17,8 @@ At the end: 0 lost, 0 duplicated, in order (check_streams against the
 simulator's seqlog), 0 kicks at the simulator (a second login of a user on
 the same platform kicks the first: no user was ever logged in twice), outbox
 entries whose senders sit on other instances got exactly one `sent` result
-each (forwarding), and every instance exits 0 on SIGTERM.
+each (forwarding), and every instance exits 0 on SIGTERM. Redis outages:
+leases_redis_down.sh.
 """
 import json
 import os
