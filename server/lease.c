@@ -52,6 +52,14 @@ static const char lease_lua_release[] =
 
 /* ---- helpers -------------------------------------------------------------- */
 
+/* Now for deadline checks: the monotonic clock read afresh. uv_now is the
+ * time the loop iteration began, which lags after a long iteration; send
+ * times (t0) use it (early is safe), checks must not (late is not). */
+static uint64_t fresh_ms(void)
+{
+    return uv_hrtime() / 1000000u;
+}
+
 /* Next pseudo-random number (xorshift64): spreads claims over the shards
  * so instances starting together rarely contend for the same ones. */
 static uint64_t next_rand(lease_reg *r)
@@ -384,7 +392,7 @@ static void round_start(lease *l)
 static void on_lease_tick(uv_timer_t *h)
 {
     lease *l = h->data;
-    uint64_t now = uv_now(l->reg->loop);
+    uint64_t now = fresh_ms();
     uint32_t lost = 0;
     for (uint32_t i = 0; i < l->S; i++)
         if (l->sh[i].held && now >= l->sh[i].deadline) {
@@ -498,7 +506,7 @@ uint32_t lease_shards(const lease *l)
 bool lease_holds_user(const lease *l, const char *user)
 {
     const lshard *s = &l->sh[shard_of(l->tenant, user, l->S)];
-    return s->held && uv_now(l->reg->loop) < s->deadline;
+    return s->held && fresh_ms() < s->deadline;
 }
 
 /* The holder's instance ID from "<instance>:<epoch>" (lease.h). */
