@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "adminv1.h"
+#include "lease.h"
 #include "tenant.h"
 
 /* Longest tenant or user path segment accepted. */
@@ -28,6 +29,20 @@ static int reply_json(admin_resp *resp, int status, json_t *o)
     return rc;
 }
 
+/* A tenant's leases: counts and the shards held (lease.h). */
+static json_t *leases_json(const lease *l)
+{
+    lease_stats st;
+    lease_get_stats(l, &st);
+    char held[LEASE_HELD_JSON_MAX];
+    json_t *shards = lease_held_json(l, held, sizeof held) ? json_loads(held, 0, NULL) : NULL;
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o*}", "shards", (json_int_t)lease_shards(l),
+                     "held", (json_int_t)st.held, "target", (json_int_t)st.target, "live",
+                     (json_int_t)st.live, "claims",
+                     (json_int_t)st.claims, "losses", (json_int_t)st.losses, "releases",
+                     (json_int_t)st.releases, "heldShards", shards);
+}
+
 /* One tenant's counters as a JSON object. */
 static json_t *tenant_json(tenant *t)
 {
@@ -36,21 +51,25 @@ static json_t *tenant_json(tenant *t)
     json_t *ss = json_object();
     for (int st = 0; st < SESS_STATE_COUNT; st++)
         json_object_set_new(ss, sess_state_name((sess_state)st), json_integer((json_int_t)c.sessions[st]));
-    json_t *ob = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "read", (json_int_t)c.ob.read,
+    json_t *ob = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "read", (json_int_t)c.ob.read,
                            "sent", (json_int_t)c.ob.sent, "rejected", (json_int_t)c.ob.rejected,
                            "failed", (json_int_t)c.ob.failed, "ackedOnly", (json_int_t)c.ob.acked_only,
                            "settledFound", (json_int_t)c.ob.settled_found, "settledMissing",
                            (json_int_t)c.ob.settled_missing, "claimed", (json_int_t)c.ob.claimed,
+                           "handedOver", (json_int_t)c.ob.handed_over,
                            "inflight", (json_int_t)c.ob.inflight);
     json_t *lag = json_pack("{s:I,s:I,s:I}", "bufferedMsgs", (json_int_t)c.cs.buffered_msgs,
                             "bufferedBytes", (json_int_t)c.cs.buffered_bytes, "outboxHeld",
                             (json_int_t)c.ob.inflight);
-    return json_pack("{s:s,s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o}", "id", tenant_id(t),
+    json_t *o = json_pack("{s:s,s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o}", "id", tenant_id(t),
                      "users", (json_int_t)c.users, "sessions", ss, "appended",
                      (json_int_t)c.rs.appended, "dups", (json_int_t)(c.rs.dups + c.cs.dups),
                      "holes", (json_int_t)c.cs.holes, "holesFilled", (json_int_t)c.cs.holes_filled,
                      "gaps", (json_int_t)c.cs.gaps, "gapSeqs", (json_int_t)c.cs.gap_seqs,
                      "events", (json_int_t)c.rs.events, "outbox", ob, "lag", lag);
+    if (o && tenant_lease(t))
+        json_object_set_new(o, "leases", leases_json(tenant_lease(t)));
+    return o;
 }
 
 /* GET /v1/tenants. */

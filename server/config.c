@@ -14,6 +14,7 @@
 
 #include "durations.h"
 #include "kk_err.h"
+#include "shard.h"
 
 /* ---------------------------------------------------------------- errors */
 
@@ -597,9 +598,31 @@ static void parse_io_sections(cfg_vctx *c, json_t *root, kk_config *cfg)
     json_decref(empty);
 }
 
+/* The leases section: {"shards": 1..4096 (256), "ttlMs": 1000..600000
+ * (6000)}; present = dynamic sharding on (lease.h). */
+static void parse_leases(cfg_vctx *c, json_t *root, kk_config *cfg)
+{
+    static const char *const lease_keys[] = { "shards", "ttlMs", NULL };
+    json_t *v = json_object_get(root, "leases");
+    if (!v)
+        return;
+    size_t save = cfg__push(c, "leases");
+    if (cfg__want_object(c, v)) {
+        cfg__check_keys(c, v, lease_keys);
+        int64_t shards, ttl;
+        cfg__get_int(c, v, "shards", 1, SHARD_COUNT_MAX, 256, &shards);
+        cfg__get_int(c, v, "ttlMs", 1000, 600000, 6000, &ttl);
+        cfg->leases.enabled = true;
+        cfg->leases.shards = (uint32_t)shards;
+        cfg->leases.ttl_ms = (uint64_t)ttl;
+    }
+    cfg__pop(c, save);
+}
+
 /* Every global section of the root object. */
 void cfg__parse_globals(cfg_vctx *c, json_t *root, kk_config *cfg)
 {
     parse_small_sections(c, root, cfg);
     parse_io_sections(c, root, cfg);
+    parse_leases(c, root, cfg);
 }

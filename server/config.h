@@ -147,6 +147,8 @@ typedef struct kk_config {
         char **stun; size_t n_stun;
         char **turn; size_t n_turn;
     } media;
+    /* "leases": dynamic sharding (lease.h); enabled when the key is there */
+    struct { bool enabled; uint32_t shards; uint64_t ttl_ms; } leases;
     char *tenants_dir;              /* absolute, NULL when absent */
     cfg_tenant *tenants;
     size_t n_tenants;

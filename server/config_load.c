@@ -141,7 +141,7 @@ static void parse_root(cfg_vctx *c, json_t *root, kk_config *cfg)
 {
     static const char *const keys[] = { "$schema", "instance", "admin", "log", "redis",
                                          "recordings", "media", "tenantsDir", "tenants",
-                                         NULL };
+                                         "leases", NULL };
     if (!cfg__want_object(c, root))
         return;
     cfg__check_keys(c, root, keys);

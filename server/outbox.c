@@ -278,6 +278,10 @@ static void on_claim(void *ud, int status, const redisReply *reply)
         snprintf(ob->claim_cursor, sizeof ob->claim_cursor, "0-0");
         ob->next_claim_ms = uv_now(ob->loop) + OUTBOX_CLAIM_EVERY_MS;
         ob->refreshed = false;
+        if (ob->route) { /* leases: entries handed over to us are pending */
+            ob->recovering = true;
+            snprintf(ob->rec_from, sizeof ob->rec_from, "0");
+        }
     }
     /* unref may free ob once it is closing: read the flag first */
     bool closing = ob->closing;
@@ -462,6 +466,7 @@ outbox *outbox_new(const outbox_cfg *cfg)
     ob->results_maxlen = cfg->results_maxlen;
     ob->claim_idle_ms = cfg->claim_min_idle_ms ? cfg->claim_min_idle_ms : 30000;
     ob->session_of = cfg->session_of;
+    ob->route = cfg->route;
     ob->ud = cfg->ud;
     ob->log.mod = "outbox";
     snprintf(ob->claim_cursor, sizeof ob->claim_cursor, "0-0");

@@ -68,8 +68,19 @@ typedef struct outbox_cfg {
     struct metrics *metrics;      /* may be NULL; borrowed */
     /* The login of user (any platform), or NULL when the tenant has none. */
     struct sess *(*session_of)(void *ud, const char *user);
+    /* With leases (lease.h; NULL without): where the login of a sender
+     * that session_of does not know lives. OUTBOX_ROUTE_AWAY fills holder
+     * with that instance's consumer name: the entry is handed over to it
+     * (XCLAIM ... JUSTID, it stays pending, so it is never lost; the holder
+     * finds it when it re-reads its own pending entries, every claim round,
+     * and settles it as a redelivered entry). OUTBOX_ROUTE_NOBODY: the
+     * entry waits as for an offline sender (failed after the deadline). */
+    int (*route)(void *ud, const char *user, char *holder, size_t cap);
     void *ud;
 } outbox_cfg;
+
+/* Answers of outbox_cfg.route. */
+enum { OUTBOX_ROUTE_UNKNOWN = 0, OUTBOX_ROUTE_AWAY = 1, OUTBOX_ROUTE_NOBODY = 2 };
 
 /* Totals since outbox_new. */
 typedef struct outbox_stats {
@@ -79,6 +90,7 @@ typedef struct outbox_stats {
     uint64_t settled_found;   /* unknown fates found in the conversation */
     uint64_t settled_missing; /* unknown fates not found: sent again */
     uint64_t claimed;         /* entries taken from dead consumers */
+    uint64_t handed_over;     /* entries moved to the instance holding their sender */
     uint64_t inflight;        /* entries held now */
 } outbox_stats;
 

@@ -44,6 +44,8 @@
 #define OUTBOX_FIELD_MAX (64u * 1024)
 /* Longest clientMsgID accepted (OpenIM stores at most 64; room to spare). */
 #define OUTBOX_CLIENT_MSG_ID_MAX 128
+/* Longest consumer name of another instance (lease.h's instance IDs). */
+#define OUTBOX_HOLDER_MAX 192
 /* Retry delay of a result the shared connection could not write. */
 #define OUTBOX_RESULT_RETRY_MS 500
 
@@ -57,6 +59,7 @@ typedef enum obe_state {
     OBE_SETTLING,  /* 1002 in flight */
     OBE_RESULT,    /* result decided, to write */
     OBE_WRITING,   /* result script in flight */
+    OBE_HANDOVER,  /* XCLAIM to the sender's holder in flight (leases) */
 } obe_state;
 
 typedef struct obx_entry {
@@ -94,6 +97,7 @@ struct outbox {
     uint64_t bucket_ms;
     uint64_t deadline_ms, results_maxlen, claim_idle_ms;
     sess *(*session_of)(void *ud, const char *user);
+    int (*route)(void *ud, const char *user, char *holder, size_t cap);
     void *ud;
     kk_log_ctx log;
     uv_timer_t timer;

@@ -124,6 +124,8 @@ static const char *parse_fields(obx_entry *e, const redisReply *f)
     return why;
 }
 
+static bool elsewhere(outbox *ob, const char *user, char *holder, size_t cap);
+
 /* Creates the entry id from its XREADGROUP fields and appends it to the
  * outbox's list. A malformed entry gets its `rejected` result decided here.
  * redelivered: pending before (restart, claim): settle before sending. */
@@ -153,7 +155,7 @@ obx_entry *outbox__entry_new(outbox *ob, const char *id, const redisReply *field
         if (!e->client_msg_id)
             why = "out of memory";
     }
-    if (!why && !ob->session_of(ob->ud, e->send_id))
+    if (!why && !ob->session_of(ob->ud, e->send_id) && !elsewhere(ob, e->send_id, NULL, 0))
         why = "unknown sendID";
     if (why) {
         /* a redelivered entry may already have this result: the script
@@ -419,6 +421,59 @@ static int settle_pull(obx_entry *e, sess *s)
     return rc;
 }
 
+/* ---- leases: entries whose sender is logged in elsewhere ----------------- */
+
+/* True when the sender is a user of the tenant logged in by another
+ * instance (holder filled) or by none yet (holder ""). */
+static bool elsewhere(outbox *ob, const char *user, char *holder, size_t cap)
+{
+    char tmp[OUTBOX_HOLDER_MAX];
+    if (!ob->route)
+        return false;
+    int r = ob->route(ob->ud, user, holder ? holder : tmp, holder ? cap : sizeof tmp);
+    if (r == OUTBOX_ROUTE_NOBODY && holder)
+        holder[0] = '\0';
+    return r == OUTBOX_ROUTE_AWAY || r == OUTBOX_ROUTE_NOBODY;
+}
+
+/* The XCLAIM to the holder answered: the entry is the holder's now (it
+ * stays pending in the group, so a failed hand-over only waits). */
+static void on_handed(void *ud, int status, const redisReply *reply)
+{
+    obx_entry *e = ud;
+    outbox *ob = e->ob;
+    bool ok = status == 0 && reply && reply->type == REDIS_REPLY_ARRAY;
+    if (ob->closing || ok) {
+        if (ok) {
+            ob->stats.handed_over++;
+            KK_LOG_DEBUG(&ob->log, "outbox_handed_over", KK_S("outboxID", e->id));
+        }
+        outbox__entry_free(e);
+    } else {
+        /* whether it was sent before is not known here: settle it */
+        e->st = OBE_CHECK;
+        e->not_before = uv_now(ob->loop) + OUTBOX_RESULT_RETRY_MS;
+    }
+    outbox__unref(ob);
+}
+
+/* Moves e to holder's pending list and forgets it here. */
+static void hand_over(obx_entry *e, const char *holder)
+{
+    outbox *ob = e->ob;
+    const char *argv[] = { "XCLAIM", ob->key_outbox, OUTBOX_GROUP, holder, "0", e->id, "JUSTID" };
+    size_t lens[7];
+    for (int i = 0; i < 7; i++)
+        lens[i] = strlen(argv[i]);
+    obe_state was = e->st;
+    e->st = OBE_HANDOVER;
+    ob->refs++;
+    if (rconn_cmd(ob->shared, 7, argv, lens, on_handed, e) < 0) {
+        ob->refs--;
+        e->st = was;
+    }
+}
+
 /* ---- the state machine --------------------------------------------------- */
 
 /* ZSCORE kkim:{T}:outbox:done answered for a redelivered entry. */
@@ -466,6 +521,14 @@ void outbox__entry_step(obx_entry *e, uint64_t now)
     if (now < e->not_before)
         return;
     sess *s = ob->session_of(ob->ud, e->send_id);
+    char holder[OUTBOX_HOLDER_MAX];
+    if (!s && elsewhere(ob, e->send_id, holder, sizeof holder)) {
+        if (holder[0])
+            hand_over(e, holder);
+        else if (now - e->wait_since >= ob->deadline_ms)
+            outbox__result(e, "failed", 0, "no instance held the sender past the deadline");
+        return;
+    }
     if (!s) {
         outbox__result(e, e->st == OBE_READY ? "rejected" : "failed", 0,
                        e->st == OBE_READY ? "unknown sendID"

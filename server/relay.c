@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "adminv1.h"
+#include "lease.h"
 #include "media.h"
 #include "app.h"
 #include "metrics.h"
@@ -33,6 +34,7 @@ struct relay {
     adminv1_ops v1; /* /v1/tenants, /v1/reload, .../reconnect (adminv1.h) */
     media_pool *media; /* ONE per process, when recordings.dir is set (calls.h) */
     size_t draining;   /* tenants whose calls are still ending + 1 while starting */
+    lease_reg *leases; /* dynamic sharding (lease.h), NULL when off */
 };
 
 /* Redis round-trip buckets, seconds: loopback answers in ~0.1 ms; a slow
@@ -64,9 +66,10 @@ static int add_tenant(relay *r, const cfg_tenant *tc)
         .vhost = r->vhost,
         .redis = app_redis(r->a),
         .metrics = app_metrics(r->a),
-        .instance_id = app_config(r->a)->instance.id,
+        .instance_id = r->leases ? lease_reg_instance(r->leases) : app_config(r->a)->instance.id,
         .shard = app_shard(r->a),
         .media = r->media,
+        .leases = r->leases,
     };
     char err[256] = "";
     tenant *t = tenant_new(&env, tc, err, sizeof err);
@@ -174,6 +177,12 @@ static int relay_start(void *ud, app *a)
     int mrc = media_start(r, cfg);
     if (mrc < 0)
         return mrc;
+    if (cfg->leases.enabled) {
+        r->leases = lease_reg_new(app_loop(a), app_redis(a), cfg->instance.id, cfg->leases.shards,
+                                  cfg->leases.ttl_ms, app_metrics(a));
+        if (!r->leases)
+            return KK_ENOMEM;
+    }
     for (size_t i = 0; i < cfg->n_tenants; i++) {
         int rc = add_tenant(r, &cfg->tenants[i]);
         if (rc < 0)
@@ -250,6 +259,8 @@ static void relay_stop_tenants(relay *r)
     free(r->tenants);
     r->tenants = NULL;
     r->n = 0;
+    lease_reg_free(r->leases); /* after every tenant's lease */
+    r->leases = NULL;
 }
 
 /* One tenant's calls are over; the last one stops the logins. */
@@ -263,12 +274,17 @@ static void relay_calls_drained(void *ud)
 }
 
 /* app drain hook: live calls end (reason shutdown, hungUp sent, files
- * finalized), then the logins stop. */
+ * finalized), then the logins stop; with leases, every login is parked and
+ * its lease released first, so another instance takes over at once. */
 static void relay_drain(void *ud, app *a)
 {
     relay *r = ud;
     r->a = a;
     r->draining = 1;
+    if (r->leases) {
+        r->draining++; /* before: done may come at once */
+        lease_reg_drain(r->leases, relay_calls_drained, r);
+    }
     for (size_t i = 0; i < r->n; i++) {
         r->draining++; /* before: done may come at once */
         if (!tenant_calls_drain(r->tenants[i], relay_calls_drained, r))

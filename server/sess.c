@@ -179,6 +179,12 @@ void sess__drop_conn(sess *s, sess_reason why)
     (void)why;
     if (s->wsi) {
         lws_set_opaque_user_data(s->wsi, NULL);
+        /* KILL_ASYNC alone waits for lws's next timer, which may be far off
+         * without validity timers: the gateway kept a dropped login for
+         * seconds (a lease given back must be closed before the next holder
+         * logs in). The detached wsi closes at its next writeable callback
+         * (sess_lws.c returns -1 there). */
+        lws_callback_on_writable(s->wsi);
         lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         s->wsi = NULL;
     }

@@ -196,8 +196,11 @@ static int sess_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 {
     (void)user;
     sess *s = lws_get_opaque_user_data(wsi);
-    if (!s)
-        return 0; /* detached: the session moved on or was freed */
+    if (!s) /* detached: the session moved on or was freed; close it */
+        return reason == LWS_CALLBACK_CLIENT_WRITEABLE || reason == LWS_CALLBACK_CLIENT_ESTABLISHED ||
+                       reason == LWS_CALLBACK_CLIENT_RECEIVE
+                   ? -1
+                   : 0;
     if (reason == LWS_CALLBACK_WSI_DESTROY) {
         /* The wsi is going away on a path that did not report an error or
          * a close to us (seen under load while connecting): never keep a

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "calls.h"
+#include "lease.h"
 #include "rconn.h"
-#include "shard.h"
 #include "tenant_int.h"
 #include "users.h"
 
@@ -324,10 +324,11 @@ static void metrics_init(tenant *t)
         (const char *[]){ t->id });
 }
 
-/* The outbox's lookup of a sender's login. */
+/* The outbox's lookup of a sender's login: none without its lease (the
+ * fencing check before a send, docs/scaling.md). */
 static sess *outbox_session_of(void *ud, const char *user)
 {
-    return tenant_session_of(ud, user);
+    return tenant__holds(ud, user) ? tenant_session_of(ud, user) : NULL;
 }
 
 /* Creates the tenant's outbox on its Redis server (outbox.h). */
@@ -343,6 +344,7 @@ static int outbox_start(tenant *t, char *err, size_t errlen)
         .results_maxlen = t->cfg->streams.maxlen,
         .metrics = t->env.metrics,
         .session_of = outbox_session_of,
+        .route = t->env.leases ? tenant__outbox_route : NULL,
         .ud = t,
     };
     t->ob = outbox_new(&oc);
@@ -449,9 +451,14 @@ tenant *tenant_new(const tenant_env *env, const cfg_tenant *tc, char *err, size_
                          .session_of = outbox_session_of, .ud = t };
         t->calls = calls_new(&ce);
     }
+    if (env->leases && tenant__lease_start(t) < 0) {
+        snprintf(err, errlen, "cannot create the tenant's leases");
+        tenant_free(t);
+        return NULL;
+    }
     for (size_t i = 0; i < tc->n_users; i++) {
-        if (!shard_holds(env->shard, tc->id, tc->users[i].user_id))
-            continue; /* another instance's static shard */
+        if (!tenant__holds(t, tc->users[i].user_id))
+            continue; /* another instance's static shard or lease */
         if (tc->limits.max_logins && t->n_users >= tc->limits.max_logins) {
             KK_LOG_WARN(&t->log, "max_logins", KK_U("maxLogins", tc->limits.max_logins),
                         KK_U("users", tc->n_users));
@@ -485,6 +492,7 @@ void tenant_free(tenant *t)
 {
     if (!t)
         return;
+    lease_free(t->lease); /* its hooks must not run on a half-freed tenant */
     calls_free(t->calls); /* before the logins: they cancel its requests */
     users_free(t->rt);
     for (size_t i = 0; i < t->n_users; i++)
@@ -540,7 +548,7 @@ int tenant_reload(tenant *t, const cfg_tenant *tc)
         for (size_t i = 0; i < t->n_users && !found; i++)
             found = strcmp(tc->users[j].user_id, t->users[i]->user) == 0 &&
                     tc->users[j].platform_id == t->users[i]->platform;
-        if (!found && shard_holds(t->env.shard, t->id, tc->users[j].user_id)) {
+        if (!found && tenant__holds(t, tc->users[j].user_id)) {
             KK_LOG_INFO(&t->log, "user_added", KK_S("user", tc->users[j].user_id));
             if (!user_add(t, &tc->users[j]))
                 return KK_ENOMEM;
@@ -718,8 +726,8 @@ void tenant_counters_get(const tenant *t, tenant_counters *c)
 /* Starts a run-time login of user (tenant.h). */
 int tenant_user_add(tenant *t, const char *user)
 {
-    if (!shard_holds(t->env.shard, t->id, user))
-        return 0; /* another instance's static shard logs it in */
+    if (!tenant__holds(t, user))
+        return 0; /* another instance's static shard or lease logs it in */
     for (size_t i = 0; i < t->n_users; i++)
         if (strcmp(t->users[i]->user, user) == 0)
             return 0;
@@ -755,4 +763,16 @@ int tenant_user_remove(tenant *t, const char *user)
         return 1;
     }
     return 0;
+}
+
+/* user_add for tenant_lease.c (tenant_int.h). */
+tuser *tenant__user_add(tenant *t, const cfg_user *cu)
+{
+    return user_add(t, cu);
+}
+
+/* user_free for tenant_lease.c (tenant_int.h). */
+void tenant__user_free(tuser *u)
+{
+    user_free(u);
 }

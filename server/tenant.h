@@ -47,6 +47,7 @@ typedef struct tenant_env {
     const char *instance_id; /* outbox consumer name; read by tenant_new only */
     const struct kk_shard *shard; /* static shard (shard.h); NULL = every user */
     struct media_pool *media; /* call recording (calls.h); NULL = calls are ignored */
+    struct lease_reg *leases; /* dynamic sharding (lease.h); NULL = off */
 } tenant_env;
 
 typedef struct tenant tenant;
@@ -93,6 +94,9 @@ int tenant_user_add(tenant *t, const char *user);
 /* Stops a run-time login (config users stay). Returns 1 when removed, 0
  * when user has no run-time login. */
 int tenant_user_remove(tenant *t, const char *user);
+
+/* The tenant's leases (lease.h), NULL when leases are off. */
+const struct lease *tenant_lease(const tenant *t);
 
 /* Per-tenant counters for GET /v1/tenants. */
 typedef struct tenant_counters {

@@ -76,6 +76,7 @@ struct tenant {
     struct rconn *own_redis; /* the tenant's own "redis" (isolation), else NULL */
     struct users *rt;     /* run-time users from kkim:{T}:users (users.h) */
     struct calls *calls;  /* recorded calls (calls.h), NULL without a media pool */
+    struct lease *lease;  /* dynamic sharding (lease.h), NULL when off */
     tuser **users;
     size_t n_users, cap_users;
     uv_timer_t timer;
@@ -95,6 +96,15 @@ struct tenant {
     metric_series *m_pulls;
     metric_series *m_resyncs;
 };
+
+/* tenant.c: a login record and its session, created / freed */
+tuser *tenant__user_add(struct tenant *t, const cfg_user *cu);
+void tenant__user_free(tuser *u);
+
+/* tenant_lease.c */
+bool tenant__holds(const struct tenant *t, const char *user);
+int tenant__lease_start(struct tenant *t);
+int tenant__outbox_route(void *ud, const char *user, char *holder, size_t cap);
 
 /* tenant_sync.c */
 bool tenant__user_unhold(tuser *u);

@@ -207,3 +207,16 @@ size_t users_count(const users *u)
 {
     return u->ncur;
 }
+
+/* True when user is a member (users.h). */
+bool users_has(const users *u, const char *user)
+{
+    return u && u->ncur && bsearch(&user, u->cur, u->ncur, sizeof *u->cur, cmp_str) != NULL;
+}
+
+/* The sorted members (users.h). */
+char *const *users_list(const users *u, size_t *n)
+{
+    *n = u ? u->ncur : 0;
+    return u ? u->cur : NULL;
+}

@@ -16,6 +16,7 @@
 #ifndef KK_USERS_H
 #define KK_USERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -42,6 +43,11 @@ users *users_new(uv_loop_t *loop, struct rconn *redis, const char *key, const us
 void users_free(users *u);
 /* Members currently known (valid ones). */
 size_t users_count(const users *u);
+
+/* True when user is a member now (NULL u: false). */
+bool users_has(const users *u, const char *user);
+/* The members now, sorted, borrowed until the next poll's answer. */
+char *const *users_list(const users *u, size_t *n);
 
 /* Sorts and validates a SMEMBERS answer and diffs it against the sorted
  * array cur[0..ncur): calls add/remove per difference, then replaces cur

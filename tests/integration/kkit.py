@@ -498,3 +498,20 @@ def run_driver(name, build, body, checks, logs=("relay",)):
                 print("--- tail of %s" % path)
                 os.system("grep -v '\"level\":\"debug\"' %s | tail -n 30" % path)
     raise SystemExit(1 if checks.failed else 0)
+
+
+def wait_streams(redis, truth, timeout=60):
+    """Runs check_streams for each tenant of truth ({tenant: {conv: seqs}})
+    until nothing is missing or timeout seconds passed, prints each tenant's
+    stats and first problems, and returns {tenant: stats}."""
+    deadline = time.time() + timeout
+    while True:
+        results = {t: check_streams(redis, t, truth[t]) for t in truth}
+        if all(st["missing"] == 0 for _, st in results.values()) or time.time() > deadline:
+            break
+        time.sleep(1)
+    for t, (problems, st) in results.items():
+        print("%s: %s" % (t, json.dumps(st)))
+        for p in problems[:10]:
+            print("   ", p)
+    return {t: st for t, (_, st) in results.items()}

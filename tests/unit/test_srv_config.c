@@ -185,7 +185,7 @@ static void config_reports_every_error_with_line_and_column(void **state)
     assert_int_equal(errs.total, 8);
     assert_string_equal(err_line(&errs, 0, b, sizeof b),
         "main.json:2:3: logg: unknown key \"logg\" (allowed: $schema, instance, admin, log, "
-        "redis, recordings, media, tenantsDir, tenants)");
+        "redis, recordings, media, tenantsDir, tenants, leases)");
     assert_string_equal(err_line(&errs, 1, b, sizeof b),
         "main.json:3:21: log.level: must be one of \"debug\", \"info\", \"warn\", \"error\", \"off\"");
     assert_string_equal(err_line(&errs, 2, b, sizeof b),
@@ -203,6 +203,39 @@ static void config_reports_every_error_with_line_and_column(void **state)
     /* a missing key is reported at the object that lacks it */
     assert_string_equal(err_line(&errs, 7, b, sizeof b),
         "main.json:9:27: tenants[0].users[1]: must be a userID string or an object with \"userID\"");
+    cfg_errors_free(&errs);
+}
+
+/* "leases" turns dynamic sharding on with documented defaults; bad values
+ * are reported at their position (docs/operations.md). */
+static void config_leases_default_when_empty_and_reject_out_of_range(void **state)
+{
+    kk_config *cfg = NULL;
+    cfg_errors errs;
+    assert_int_equal(load(*state, "{ \"tenants\": [] }", &cfg, &errs), 0);
+    assert_false(cfg->leases.enabled);
+    cfg_free(cfg);
+    assert_int_equal(load(*state, "{ \"leases\": {}, \"tenants\": [] }", &cfg, &errs), 0);
+    assert_true(cfg->leases.enabled);
+    assert_int_equal(cfg->leases.shards, 256);
+    assert_int_equal(cfg->leases.ttl_ms, 6000);
+    cfg_free(cfg);
+    const char *bad =
+        "{\n"
+        "  \"leases\": { \"shards\": 0, \"ttlMs\": 999,\n"
+        "              \"ttl\": 5 },\n"
+        "  \"tenants\": []\n"
+        "}\n";
+    char b[400];
+    assert_int_equal(load(*state, bad, &cfg, &errs), KK_EINVAL);
+    assert_null(cfg);
+    assert_int_equal(errs.total, 3);
+    assert_string_equal(err_line(&errs, 0, b, sizeof b),
+        "main.json:3:15: leases.ttl: unknown key \"ttl\" (allowed: shards, ttlMs)");
+    assert_string_equal(err_line(&errs, 1, b, sizeof b),
+        "main.json:2:25: leases.shards: must be between 1 and 4096");
+    assert_string_equal(err_line(&errs, 2, b, sizeof b),
+        "main.json:2:37: leases.ttlMs: must be between 1000 and 600000");
     cfg_errors_free(&errs);
 }
 
@@ -411,6 +444,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(config_reports_every_error_with_line_and_column, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(config_limits_max_msgs_per_sec_is_read_and_checked, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(config_syntax_error_uses_jansson_position, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(config_leases_default_when_empty_and_reject_out_of_range, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(config_secrets_come_from_env_and_file_and_never_reach_errors, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(config_reads_tenants_dir_and_users_file_relative_to_their_file, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(config_rejects_duplicate_tenants_and_users, setup_dir, teardown_dir),
