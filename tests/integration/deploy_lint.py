@@ -8,9 +8,10 @@ queries exists in a live relay's /metrics; the Dockerfile parsed (stages on
 debian:12, non-root USER, HEALTHCHECK on /healthz, the runtime stage has the
 lws libuv plugin and no -dev package, build packages all in scripts/deps.sh);
 the systemd unit through `systemd-analyze verify` and `security --offline`;
-the ConfigMap's config.json through `kkim-relay --check-config` with the
+every ConfigMap's config.json through `kkim-relay --check-config` with the
 Secret's files beside it; the StatefulSet's command gives pod K `--shard K/N`
-with N = replicas; probes and resource requests present. One line per check.
+with N = replicas; the Deployment runs replicas only with leases on; probes
+and resource requests present. One line per check.
 """
 import glob
 import json
@@ -87,6 +88,7 @@ def live_metrics(env):
     with open(os.path.join(env.dir, "t.tokens"), "w") as f:
         f.write("u1 7 tok\n")
     cfg = {"instance": {"id": "lint"}, "admin": {"listen": "127.0.0.1:%d" % admin},
+           "leases": {"shards": 4, "ttlMs": 3000},
            "redis": {"url": "redis://127.0.0.1:%d/0" % rp},
            "tenants": [{"id": "acme", "gateway": {"url": "ws://127.0.0.1:1", "platformID": 7},
                         "tokens": {"source": "file", "path": "t.tokens"}, "users": ["u1"]}]}
@@ -200,27 +202,49 @@ def lint_systemd():
         shutil.rmtree(tmp)
 
 
+def materialize_config(tmp, name, cm, sec):
+    """Writes ConfigMap cm's files under tmp/name/conf and the Secret's under
+    tmp/name/secret (the pod's layout); returns the config.json path."""
+    for sub, items in (("conf", cm["data"]), ("secret", sec["stringData"])):
+        os.makedirs(os.path.join(tmp, name, sub))
+        for k, v in items.items():
+            open(os.path.join(tmp, name, sub, k), "w").write(v)
+    return os.path.join(tmp, name, "conf", "config.json")
+
+
+def lint_leased(objs, cms):
+    """The Deployment runs several replicas only with leases on: its ConfigMap
+    has a "leases" key and its command gives no --shard."""
+    dep = next(d for _, d in objs if d["kind"] == "Deployment")
+    pod = dep["spec"]["template"]["spec"]
+    cm_name = next(v["configMap"]["name"] for v in pod["volumes"] if "configMap" in v)
+    leases = json.loads(cms[cm_name]["data"]["config.json"]).get("leases")
+    args = " ".join(pod["containers"][0].get("args", []))
+    check(dep["spec"]["replicas"] > 1 and leases is not None and "--shard" not in args,
+          "Deployment: %d replicas on ConfigMap %s with leases %s, no --shard"
+          % (dep["spec"]["replicas"], cm_name, leases))
+
+
 def lint_k8s():
     objs = k8s_objects()
     kinds = {d["kind"] for _, d in objs}
     check({"ConfigMap", "Secret", "StatefulSet", "Deployment", "Service", "ServiceMonitor"} <= kinds,
           "k8s: ConfigMap, Secret, StatefulSet, Deployment, Service, ServiceMonitor present", str(sorted(kinds)))
-    cm = next(d for _, d in objs if d["kind"] == "ConfigMap")
+    cms = {d["metadata"]["name"]: d for _, d in objs if d["kind"] == "ConfigMap"}
     sec = next(d for _, d in objs if d["kind"] == "Secret")
     tmp = tempfile.mkdtemp(prefix="kk_k8s.")
     try:
-        os.makedirs(os.path.join(tmp, "conf"))
-        os.makedirs(os.path.join(tmp, "secret"))
-        for k, v in cm["data"].items():
-            open(os.path.join(tmp, "conf", k), "w").write(v)
-        for k, v in sec["stringData"].items():
-            open(os.path.join(tmp, "secret", k), "w").write(v)
         env = dict(os.environ, KKIM_ADMIN_TOKEN=sec["stringData"]["admin-token"],
                    ASAN_OPTIONS="detect_leaks=1")
-        conf = os.path.join(tmp, "conf", "config.json")
-        r = subprocess.run([RELAY, "-c", conf, "--check-config"], capture_output=True, text=True, env=env)
-        check(r.returncode == 0, "ConfigMap config.json passes kkim-relay --check-config (%s)" % r.stdout.strip(),
-              (r.stdout + r.stderr)[-600:])
+        confs = {}
+        for cm_name, cm in sorted(cms.items()):
+            confs[cm_name] = materialize_config(tmp, cm_name, cm, sec)
+            r = subprocess.run([RELAY, "-c", confs[cm_name], "--check-config"], capture_output=True, text=True,
+                               env=env)
+            check(r.returncode == 0, "ConfigMap %s config.json passes kkim-relay --check-config (%s)"
+                  % (cm_name, r.stdout.strip()), (r.stdout + r.stderr)[-600:])
+        lint_leased(objs, cms)
+        conf = confs["kkim-relay-config"]
         sts = next(d for _, d in objs if d["kind"] == "StatefulSet")
         n = sts["spec"]["replicas"]
         c = sts["spec"]["template"]["spec"]["containers"][0]
