@@ -137,6 +137,55 @@ def check_outbox(cr):
           "3 outbox entries on the cluster, 3 results \"sent\" (%s)" % [got.get(i) for i in ids])
 
 
+def kkimctl(far, *args):
+    """Runs kkimctl with --redis naming the node at port far."""
+    return subprocess.run([os.path.join(BUILD, "tools", "kkimctl")] + list(args) +
+                          ["--redis", "redis://127.0.0.1:%d?cluster=1" % far],
+                          capture_output=True, text=True, timeout=60)
+
+
+def check_kkimctl(cr, ports):
+    """kkimctl send and users through a node that does not serve the
+    tenant's slot (they follow MOVED), and users add into a slot being
+    migrated (MOVED to the source, then ASK to the target)."""
+    far = next(p for p in ports if p != kkit.slot_owner(ports[0], "kkim:{beta}:outbox"))
+    out = kkimctl(far, "send", "beta", "--as", "beta1", "--to", "ext1", "--timeout", "30",
+                  "via a far node")
+    check(out.returncode == 0 and out.stdout.startswith("sent outboxID="),
+          "kkimctl send via a far node: exit 0, `sent` (rc %d, %r %r)" % (
+              out.returncode, out.stdout.strip(), out.stderr.strip()))
+    add = kkimctl(far, "users", "add", "beta", "clpol1", "clpol2")
+    had = sorted(x.decode() for x in cr.cmd("SMEMBERS", "kkim:{beta}:users"))
+    rm = kkimctl(far, "users", "rm", "beta", "clpol1", "clpol2")
+    left = sorted(x.decode() for x in cr.cmd("SMEMBERS", "kkim:{beta}:users"))
+    check(add.stdout == "added 2\n" and rm.stdout == "removed 2\n" and
+          {"clpol1", "clpol2"} <= set(had) and not {"clpol1", "clpol2"} & set(left),
+          "kkimctl users add/rm via a far node (%r %r %r %r)" % (
+              add.stdout, add.stderr, rm.stdout, rm.stderr))
+
+    key = "kkim:{clpol}:users"
+    r = {p: kkit.Redis(p) for p in ports}
+    slot = r[ports[0]].cmd("CLUSTER", "KEYSLOT", key)
+    src = kkit.slot_owner(ports[0], key)
+    dst = ports[(ports.index(src) + 1) % len(ports)]
+    third = next(p for p in ports if p not in (src, dst))
+    ids = {p: r[p].cmd("CLUSTER", "MYID").decode() for p in ports}
+    asking0 = cmdstat(dst, "asking")
+    r[dst].cmd("CLUSTER", "SETSLOT", slot, "IMPORTING", ids[src])
+    r[src].cmd("CLUSTER", "SETSLOT", slot, "MIGRATING", ids[dst])
+    add = kkimctl(third, "users", "add", "clpol", "u1")
+    asking = cmdstat(dst, "asking") - asking0
+    for p in ports:
+        r[p].cmd("CLUSTER", "SETSLOT", slot, "NODE", ids[dst])
+    members = r[dst].cmd("SMEMBERS", key)
+    check(add.returncode == 0 and add.stdout == "added 1\n" and asking == 1 and
+          members == [b"u1"],
+          "kkimctl users add into a migrating slot follows MOVED then ASK (rc %d %r %r, "
+          "%d ASKING, %r)" % (add.returncode, add.stdout, add.stderr, asking, members))
+    for c in r.values():
+        c.close()
+
+
 def run(env):
     ports = [kkit.free_port() for _ in range(3)]
     ws, ctl, admin = (kkit.free_port() for _ in range(3))
@@ -187,6 +236,7 @@ def run(env):
     kkit.check_completeness(env, cr, ("alpha", "beta"), rcmp.tenant_of, check, TOTAL, PARTITIONS)
     check_tail(env, cr, ports)
     check_outbox(cr)
+    check_kkimctl(cr, ports)
     cr.close()
     asking = sum(cmdstat(p, "asking") for p in ports)
     check(asking > 0, "the relay followed ASK (%d ASKING on the targets)" % asking)
