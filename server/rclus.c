@@ -57,6 +57,7 @@ struct rclus {
     rcl_node *nodes;
     rcl_node *slots[RCLUS_SLOTS];
     bool have_map, up, refreshing, refresh_wanted, started, closing;
+    bool prune_wanted;      /* a new map: drop the nodes it does not name */
     uint64_t last_refresh;
     uv_timer_t timer;
     rcl_req *park_head, *park_tail;
@@ -73,6 +74,7 @@ static void rcl_node_state(void *ud, bool up, const char *reason);
 static void rcl_send(rcl_req *q);
 static void rcl_tick(uv_timer_t *t);
 static void rcl_arm(rclus *cl);
+static void rcl_closed_one(rclus *cl);
 
 /* Creates the router with the seed node from the URL. */
 int rclus_new(uv_loop_t *loop, const rconn_opts *o, rconn_state_fn on_state, void *ud,
@@ -223,6 +225,8 @@ static void rcl_on_slots(void *ud, int status, const struct redisReply *reply)
     }
     bool first = !cl->have_map;
     cl->have_map = true;
+    cl->prune_wanted = true; /* in the tick: not from inside a reply */
+    rcl_arm(cl);
     if (first)
         KK_LOG_INFO(&cl->log, "cluster_map", KK_S("node", asked->name), KK_I("ranges", n));
     rcl_update_up(cl, "cluster map loaded");
@@ -379,12 +383,50 @@ static void rcl_send(rcl_req *q)
         rcl_park(q);
 }
 
+/* Whether a parked command waits to be sent to n after an ASK. */
+static bool rcl_asked(const rclus *cl, const rcl_node *n)
+{
+    for (const rcl_req *q = cl->park_head; q; q = q->next)
+        if (q->ask == n)
+            return true;
+    return false;
+}
+
+/* rconn_close callback of a dropped node. */
+static void rcl_on_dropped_closed(void *ud)
+{
+    rcl_node *n = ud;
+    rclus *cl = n->cl;
+    free(n);
+    rcl_closed_one(cl);
+}
+
+/* Closes the connection of each node the slot map no longer names (it
+ * owns no slot, has nothing in flight and no ASK waits for it), so a node
+ * removed from the cluster is not retried. */
+static void rcl_prune(rclus *cl)
+{
+    cl->prune_wanted = false;
+    for (rcl_node **pp = &cl->nodes; *pp;) {
+        rcl_node *n = *pp;
+        if (n->owns > 0 || rconn_inflight(n->rc) > 0 || rcl_asked(cl, n)) {
+            pp = &n->next;
+            continue;
+        }
+        *pp = n->next;
+        KK_LOG_INFO(&cl->log, "cluster_node_dropped", KK_S("node", n->name));
+        rconn_close(n->rc, rcl_on_dropped_closed, n);
+    }
+}
+
 /* Housekeeping: resend parked commands whose node is up, fail those past
  * their deadline, ask for the map again when wanted. Stops when idle. */
 static void rcl_tick(uv_timer_t *t)
 {
     rclus *cl = t->data;
     uint64_t now = uv_now(cl->loop);
+    if (cl->prune_wanted)
+        rcl_prune(cl);
     rcl_req *q = cl->park_head;
     cl->park_head = cl->park_tail = NULL;
     while (q) {

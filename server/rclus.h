@@ -17,7 +17,10 @@
  * the map be asked for again; the commands it had complete with KK_EIO, as
  * with a single connection (the caller cannot know whether they ran); while
  * a master of the map is down the map is asked for every second, so a
- * replica promoted by the cluster's failover takes over.
+ * replica promoted by the cluster's failover takes over. After each new
+ * map, a node that owns no slot, has nothing in flight and no ASK waiting
+ * is closed and forgotten (log cluster_node_dropped), so a node removed
+ * from the cluster is not retried; a later MOVED or ASK to it reconnects.
  *
  * Up: the map is known and every master in it is up. Thread: loop only.
  */

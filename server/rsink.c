@@ -24,7 +24,7 @@
 #define RSINK_PKEY_MAX (RSINK_TENANT_MAX + 48)
 
 enum rs_script { RS_S_APPEND, RS_S_SKIP, RS_S_APPEND0, RS_S_COUNT };
-enum rs_kind { RS_K_SCRIPT, RS_K_HW, RS_K_EVENT, RS_K_LOAD };
+enum rs_kind { RS_K_SCRIPT, RS_K_HW, RS_K_EVENT, RS_K_LOAD, RS_K_GAPEV, RS_K_GAPDEL };
 
 struct rsink {
     rconn *rc;
@@ -65,7 +65,7 @@ typedef struct rs_req {
     void (*cb)(void);
     void *ud;
     char nums[4][24];          /* numeric argv strings */
-    char key[RSINK_KEY_MAX];   /* seen0 key / conversationID copy */
+    char key[RSINK_KEY_MAX];   /* seen0 key / conversationID copy / gap event ID */
     char pkey[2][RSINK_PKEY_MAX]; /* the conversation's stream / hw keys */
     rs_hwagg *agg;             /* HMGET part: its request and ... */
     size_t *idx;               /* ... where each field's answer goes */
@@ -189,8 +189,8 @@ rs_arg(rs_req *q, int i, const char *s)
 }
 
 static void rs_on_reply(void *ud, int status, const struct redisReply *reply);
-static int rs_xadd_event(rsink *rs, const char *key, const char *type, const char *const *kv,
-                         size_t npairs, rsink_done_fn cb, void *ud);
+static rs_req *rs_event_req(rsink *rs, const char *key, const char *type, const char *const *kv,
+                            size_t npairs);
 
 /* Points argv[0..1] at EVALSHA+sha when the SHA is known, else EVAL+source. */
 static void
@@ -258,6 +258,44 @@ rs_int_at(const redisReply *r, size_t i, long long *out)
     return true;
 }
 
+/* With partitions the gap event was written before the skip (rsink_skip);
+ * the skip did not advance (another writer moved on), so XDEL event id.
+ * Failure leaves one extra event, never a missing one. */
+static void
+rs_gap_take_back(rsink *rs, const char *id)
+{
+    rs_req *q = rs_req_new(rs, RS_K_GAPDEL, 3);
+    if (!q)
+        return;
+    snprintf(q->key, sizeof q->key, "%s", id);
+    rs_arg(q, 0, "XDEL");
+    rs_arg(q, 1, rs->k_events);
+    rs_arg(q, 2, q->key);
+    (void)rs_send(q);
+}
+
+/* Reply to a partition's gap event (q->ud: its skip, not yet sent): the
+ * event is in, so the skip may advance the watermark now; on failure the
+ * skip's callback gets the error and nothing moved. */
+static void
+rs_gap_event_done(rs_req *q, int status, const redisReply *r)
+{
+    rs_req *sk = q->ud;
+    rsink_skip_fn cb = (rsink_skip_fn)sk->cb;
+    void *ud = sk->ud;
+    int rc = status ? status : r->type == REDIS_REPLY_STRING ? 0 : KK_EIO;
+    if (rc == 0) {
+        q->rs->st.events++;
+        snprintf(sk->key, sizeof sk->key, "%s", r->str);
+        rc = rs_send(sk);
+    } else {
+        q->rs->st.errors++;
+        rs_req_free(sk);
+    }
+    if (rc != 0)
+        cb(ud, rc, false, 0);
+}
+
 /* Turns a reply into the caller's callback for a script call. */
 static void
 rs_script_done(rs_req *q, int status, const redisReply *r)
@@ -273,11 +311,8 @@ rs_script_done(rs_req *q, int status, const redisReply *r)
         if (rc == 0) {
             rs->st.calls++;
             rs->st.skips += a == 1;
-            if (a == 1 && rs->cfg.partitions > 1) {
-                const char *kv[8] = { "conversationID", q->conv, "from", q->nums[0],
-                                      "to", q->nums[1], "reason", q->reason };
-                (void)rs_xadd_event(rs, rs->k_events, "gap", kv, 4, NULL, NULL);
-            }
+            if (a == 0 && q->key[0])
+                rs_gap_take_back(rs, q->key);
         } else {
             rs->st.errors++;
         }
@@ -369,6 +404,12 @@ rs_on_reply(void *ud, int status, const struct redisReply *reply)
         }
         break;
     }
+    case RS_K_GAPEV:
+        rs_gap_event_done(q, status, reply);
+        break;
+    case RS_K_GAPDEL:
+        rs->st.errors += status != 0 || reply->type == REDIS_REPLY_ERROR;
+        break;
     case RS_K_EVENT: {
         int rc = status;
         if (rc == 0 && reply->type == REDIS_REPLY_ERROR)
@@ -494,7 +535,7 @@ rsink_skip(rsink *rs, const char *conv, uint64_t from, uint64_t to, const char *
     if (!rs || !conv || !cb || from == 0 || to < from || rs->freeing ||
         strlen(conv) > KK_MSG_CONV_MAX)
         return KK_EINVAL;
-    bool split = rs->cfg.partitions > 1; /* the gap event is written apart */
+    bool split = rs->cfg.partitions > 1; /* the gap event is written first, apart */
     rs_req *q = rs_req_new(rs, RS_K_SCRIPT, split ? 9 : 10);
     if (!q)
         return KK_ENOMEM;
@@ -514,7 +555,21 @@ rsink_skip(rsink *rs, const char *conv, uint64_t from, uint64_t to, const char *
     rs_arg(q, at++, q->reason);
     /* skip.lua's ARGV[5]: events MAXLEN. */
     rs_arg(q, at, rs->events_maxlen);
-    return rs_send(q);
+    if (!split)
+        return rs_send(q);
+    const char *kv[8] = { "conversationID", q->conv, "from", q->nums[0],
+                          "to", q->nums[1], "reason", q->reason };
+    rs_req *ev = rs_event_req(rs, rs->k_events, "gap", kv, 4);
+    if (!ev) {
+        rs_req_free(q);
+        return KK_ENOMEM;
+    }
+    ev->kind = RS_K_GAPEV;
+    ev->ud = q;
+    int rc = rs_send(ev);
+    if (rc != 0)
+        rs_req_free(q);
+    return rc;
 }
 
 /* Sends the HMGET of the nk fields convs[idx[0..nk)] (one partition). */
@@ -583,18 +638,14 @@ rsink_hw_get(rsink *rs, const char *const *convs, size_t n, rsink_hw_fn cb, void
     return 0;
 }
 
-/* XADD key MAXLEN ~ N * type <type> kv...: the events and calls streams. */
-static int
-rs_xadd_event(rsink *rs, const char *key, const char *type, const char *const *kv,
-              size_t npairs, rsink_done_fn cb, void *ud)
+/* Builds XADD key MAXLEN ~ N * type <type> kv... (the events and calls
+ * streams; kv is not copied); NULL on ENOMEM. */
+static rs_req *
+rs_event_req(rsink *rs, const char *key, const char *type, const char *const *kv, size_t npairs)
 {
-    if (!rs || !type || (npairs && !kv) || rs->freeing || npairs > 64)
-        return KK_EINVAL;
     rs_req *q = rs_req_new(rs, RS_K_EVENT, (int)(8 + 2 * npairs));
     if (!q)
-        return KK_ENOMEM;
-    q->cb = (void (*)(void))cb;
-    q->ud = ud;
+        return NULL;
     rs_arg(q, 0, "XADD");
     rs_arg(q, 1, key);
     rs_arg(q, 2, "MAXLEN");
@@ -605,6 +656,21 @@ rs_xadd_event(rsink *rs, const char *key, const char *type, const char *const *k
     rs_arg(q, 7, type);
     for (size_t i = 0; i < 2 * npairs; i++)
         rs_arg(q, (int)(8 + i), kv[i] ? kv[i] : "");
+    return q;
+}
+
+/* Sends rs_event_req's XADD; cb(ud, rc) fires with its result. */
+static int
+rs_xadd_event(rsink *rs, const char *key, const char *type, const char *const *kv,
+              size_t npairs, rsink_done_fn cb, void *ud)
+{
+    if (!rs || !type || (npairs && !kv) || rs->freeing || npairs > 64)
+        return KK_EINVAL;
+    rs_req *q = rs_event_req(rs, key, type, kv, npairs);
+    if (!q)
+        return KK_ENOMEM;
+    q->cb = (void (*)(void))cb;
+    q->ud = ud;
     return rs_send(q);
 }
 

@@ -97,7 +97,10 @@ int rsink_append(rsink *rs, const char *conv, bool notif, kk_msg **v, size_t n,
                  rsink_append_fn cb, void *ud);
 
 /* Steps hw of conv over [from, to] if hw == from-1 and writes a gap event
- * (reason "missing" or "placeholder"). Returns like rsink_append. */
+ * (reason "missing" or "placeholder"). Returns like rsink_append. With
+ * partitions the event is written first and the skip sent once it is in
+ * (an XADD failure fails the skip, hw unmoved); a skip that does not
+ * advance XDELs it. A crash in between repeats the event, never loses it. */
 int rsink_skip(rsink *rs, const char *conv, uint64_t from, uint64_t to, const char *reason,
                rsink_skip_fn cb, void *ud);
 

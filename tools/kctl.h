@@ -96,15 +96,32 @@ int kctl_tail(int argc, char **argv);
 int kctl_send(int argc, char **argv);
 
 struct redisContext;
+struct redisReply;
 /* --redis's default: $KKIM_REDIS_URL, else redis://127.0.0.1:6379/0. */
 const char *kctl_redis_default_url(void);
+
+/* One Redis connection of a subcommand. On a Redis Cluster every command
+ * follows MOVED (the connection moves to the node named) and ASK (ASKING
+ * and the command on the node named, once), at most RCLUS_REDIRECTS_MAX
+ * times, so any node of the cluster can be given. */
+typedef struct kctl_redis {
+    struct redisContext *c; /* NULL after a failed move */
+    const char *url, *cmd;
+} kctl_redis;
+
 /* Connects, AUTHs and SELECTs; prints one line naming cmd on failure (never
- * the password) and returns NULL. Free with redisFree. */
-struct redisContext *kctl_redis_connect(const char *url, const char *cmd);
-/* The same to host:port (a Redis Cluster's MOVED target) with url's
- * credentials; host NULL = the URL's own. */
-struct redisContext *kctl_redis_connect_to(const char *url, const char *host, int port,
-                                           const char *cmd);
+ * the password) and returns -1, else 0. url and cmd must outlive k. */
+int kctl_redis_open(kctl_redis *k, const char *url, const char *cmd);
+/* Closes k (also after a failed open or move). */
+void kctl_redis_close(kctl_redis *k);
+/* Runs a command (redisCommand's format); NULL when the connection failed
+ * (kctl_redis_errstr says why; a failed reconnect was printed already). */
+struct redisReply *kctl_redis_cmd(kctl_redis *k, const char *fmt, ...);
+/* The same for an argv command (lens NULL: C strings). */
+struct redisReply *kctl_redis_argv(kctl_redis *k, int argc, const char **argv,
+                                   const size_t *lens);
+/* Why the last command of k got no reply. */
+const char *kctl_redis_errstr(const kctl_redis *k);
 
 /* ---- kctl_status.c / kctl_users.c --------------------------------------- */
 

@@ -132,9 +132,9 @@ static int print_result(const redisReply *kv, bool as_json)
 }
 
 /* Copies the ID of the newest entry of key into last ("0-0" when empty). */
-static void pin_last(redisContext *c, const char *key, char *last, size_t cap)
+static void pin_last(kctl_redis *c, const char *key, char *last, size_t cap)
 {
-    redisReply *r = redisCommand(c, "XREVRANGE %s + - COUNT 1", key);
+    redisReply *r = kctl_redis_cmd(c, "XREVRANGE %s + - COUNT 1", key);
     snprintf(last, cap, "0-0");
     if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
         r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements >= 1)
@@ -144,7 +144,7 @@ static void pin_last(redisContext *c, const char *key, char *last, size_t cap)
 }
 
 /* XADDs the entry; writes its ID into id. Returns 0 or -1 (printed). */
-static int append_entry(redisContext *c, const char *key, const send_opts *o, char *id, size_t cap)
+static int append_entry(kctl_redis *c, const char *key, const send_opts *o, char *id, size_t cap)
 {
     char *body = NULL;
     if (o->text) {
@@ -172,11 +172,11 @@ static int append_entry(redisContext *c, const char *key, const send_opts *o, ch
         argv[argc++] = "clientMsgID";
         argv[argc++] = o->cmid;
     }
-    redisReply *r = content ? redisCommandArgv(c, (int)argc, argv, NULL) : NULL;
+    redisReply *r = content ? kctl_redis_argv(c, (int)argc, argv, NULL) : NULL;
     int rc = 0;
     if (!r || r->type != REDIS_REPLY_STRING) {
         fprintf(stderr, "kkimctl: send: XADD failed: %s\n",
-                r && r->type == REDIS_REPLY_ERROR ? r->str : c->errstr[0] ? c->errstr : "?");
+                r && r->type == REDIS_REPLY_ERROR ? r->str : kctl_redis_errstr(c));
         rc = -1;
     } else {
         snprintf(id, cap, "%s", r->str);
@@ -187,14 +187,14 @@ static int append_entry(redisContext *c, const char *key, const send_opts *o, ch
 }
 
 /* Waits for the result of outbox entry id after last; returns the exit code. */
-static int wait_result(redisContext *c, const char *rkey, const char *id, char *last, size_t cap,
+static int wait_result(kctl_redis *c, const char *rkey, const char *id, char *last, size_t cap,
                        const send_opts *o)
 {
     time_t end = time(NULL) + o->timeout_s;
     while (time(NULL) < end) {
-        redisReply *r = redisCommand(c, "XREAD COUNT 100 BLOCK 1000 STREAMS %s %s", rkey, last);
+        redisReply *r = kctl_redis_cmd(c, "XREAD COUNT 100 BLOCK 1000 STREAMS %s %s", rkey, last);
         if (!r || r->type == REDIS_REPLY_ERROR) {
-            fprintf(stderr, "kkimctl: send: XREAD failed: %s\n", r ? r->str : c->errstr);
+            fprintf(stderr, "kkimctl: send: XREAD failed: %s\n", r ? r->str : kctl_redis_errstr(c));
             freeReplyObject(r);
             return 1;
         }
@@ -231,14 +231,14 @@ int kctl_send(int argc, char **argv)
     if ((size_t)snprintf(key, sizeof key, "kkim:{%s}:outbox", o.tenant) >= sizeof key ||
         (size_t)snprintf(rkey, sizeof rkey, "kkim:{%s}:results", o.tenant) >= sizeof rkey)
         return send_usage("tenant name too long");
-    redisContext *c = kctl_redis_connect(o.url, "send");
-    if (!c)
+    kctl_redis c;
+    if (kctl_redis_open(&c, o.url, "send") < 0)
         return 1;
     char last[64], id[64];
-    pin_last(c, rkey, last, sizeof last);
+    pin_last(&c, rkey, last, sizeof last);
     int code = 1;
-    if (append_entry(c, key, &o, id, sizeof id) == 0)
-        code = wait_result(c, rkey, id, last, sizeof last, &o);
-    redisFree(c);
+    if (c.c && append_entry(&c, key, &o, id, sizeof id) == 0)
+        code = wait_result(&c, rkey, id, last, sizeof last, &o);
+    kctl_redis_close(&c);
     return code;
 }

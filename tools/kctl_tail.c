@@ -7,8 +7,8 @@
  *
  * --partition P follows kkim:{TENANT:P}:STREAM, the stream of partition P
  * of a tenant with "streams": {"partitions": N > 1} (design §5). On a Redis
- * Cluster (a redis://...?cluster=1 URL or any node's) a MOVED answer makes
- * tail reconnect to the node named, with the same credentials.
+ * Cluster (a redis://...?cluster=1 URL or any node's) MOVED and ASK answers
+ * are followed (kctl_redis.c), with the same credentials.
  *
  * --from 0 prints the stream from its start; the default `$` prints only
  * new entries. --count stops after N entries; --timeout stops after that
@@ -17,7 +17,6 @@
  * password is sent with AUTH and never printed. */
 #include <errno.h>
 #include <hiredis.h>
-#include <stdarg.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +24,6 @@
 
 #include "kctl.h"
 #include "pbjson.h"
-#include "rclus.h"
 #include "rurl.h"
 #include "sdkws.pb-c.h"
 
@@ -88,12 +86,6 @@ static int tail_parse(int argc, char **argv, tail_opts *o)
     return o->tenant && o->stream ? 0 : -1;
 }
 
-/* Connects and authenticates (kctl_redis.c); prints a one-line error. */
-static redisContext *tail_connect(const char *url)
-{
-    return kctl_redis_connect(url, "tail");
-}
-
 /* Builds the JSON object of one stream entry: id, then each field. */
 static json_t *entry_json(const redisReply *e, bool decode_raw)
 {
@@ -152,28 +144,6 @@ static long print_entries(const redisReply *r, bool decode_raw, char *last, size
     return n;
 }
 
-/* Runs a command on *c; a Redis Cluster's MOVED answer moves *c to the
- * node named (at most 8 times) and runs it there. NULL when the
- * connection failed (*c NULL when the reconnect did: already reported). */
-static redisReply *tail_command(redisContext **c, const char *url, const char *fmt, ...)
-{
-    for (int moves = 0;; moves++) {
-        va_list ap;
-        va_start(ap, fmt);
-        redisReply *r = redisvCommand(*c, fmt, ap);
-        va_end(ap);
-        char host[64];
-        int slot, port;
-        if (!r || r->type != REDIS_REPLY_ERROR || moves == 8 ||
-            rclus_redirect_parse(r->str, r->len, &slot, host, sizeof host, &port) != 1)
-            return r;
-        freeReplyObject(r);
-        redisFree(*c);
-        if (!(*c = kctl_redis_connect_to(url, host, port, "tail")))
-            return NULL;
-    }
-}
-
 /* Runs `kkimctl tail`. */
 int kctl_tail(int argc, char **argv)
 {
@@ -185,16 +155,16 @@ int kctl_tail(int argc, char **argv)
         snprintf(part, sizeof part, ":%ld", o.partition);
     if ((size_t)snprintf(key, sizeof key, "kkim:{%s%s}:%s", o.tenant, part, o.stream) >= sizeof key)
         return tail_usage("tenant or stream name too long");
-    redisContext *c = tail_connect(o.url);
-    if (!c)
+    kctl_redis k;
+    if (kctl_redis_open(&k, o.url, "tail") < 0)
         return 1;
     char last[64];
     snprintf(last, sizeof last, "%s", o.from);
     if (!strcmp(o.from, "$")) {
         /* Pin "$" to the current last ID, so nothing that arrives between
          * two XREAD calls is missed. */
-        redisReply *r = tail_command(&c, o.url, "XREVRANGE %s + - COUNT 1", key);
-        if (!c)
+        redisReply *r = kctl_redis_cmd(&k, "XREVRANGE %s + - COUNT 1", key);
+        if (!k.c)
             return 1;
         snprintf(last, sizeof last, "0-0");
         if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
@@ -206,17 +176,17 @@ int kctl_tail(int argc, char **argv)
     long total = 0, idle_ms = 0;
     for (;;) {
         redisReply *r =
-            tail_command(&c, o.url, "XREAD COUNT 100 BLOCK 1000 STREAMS %s %s", key, last);
+            kctl_redis_cmd(&k, "XREAD COUNT 100 BLOCK 1000 STREAMS %s %s", key, last);
         if (!r) {
-            if (c)
-                fprintf(stderr, "kkimctl: tail: Redis connection lost: %s\n", c->errstr);
-            redisFree(c);
+            if (k.c)
+                fprintf(stderr, "kkimctl: tail: Redis connection lost: %s\n", k.c->errstr);
+            kctl_redis_close(&k);
             return 1;
         }
         if (r->type == REDIS_REPLY_ERROR) {
             fprintf(stderr, "kkimctl: tail: %s\n", r->str);
             freeReplyObject(r);
-            redisFree(c);
+            kctl_redis_close(&k);
             return 1;
         }
         long n = print_entries(r, o.decode_raw, last, sizeof last);
@@ -228,6 +198,6 @@ int kctl_tail(int argc, char **argv)
         if (o.timeout_s > 0 && idle_ms >= o.timeout_s * 1000)
             break;
     }
-    redisFree(c);
+    kctl_redis_close(&k);
     return 0;
 }

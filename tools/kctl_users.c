@@ -62,12 +62,12 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Prints the members of key, sorted. */
-static int users_ls(redisContext *c, const char *key)
+static int users_ls(kctl_redis *c, const char *key)
 {
-    redisReply *r = redisCommand(c, "SMEMBERS %s", key);
+    redisReply *r = kctl_redis_cmd(c, "SMEMBERS %s", key);
     if (!r || r->type != REDIS_REPLY_ARRAY) {
         fprintf(stderr, "kkimctl: users: SMEMBERS failed: %s\n",
-                r && r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
+                r && r->type == REDIS_REPLY_ERROR ? r->str : kctl_redis_errstr(c));
         freeReplyObject(r);
         return 1;
     }
@@ -132,13 +132,13 @@ int kctl_users(int argc, char **argv)
     }
     char key[USERS_TENANT_MAX + 16];
     snprintf(key, sizeof key, "kkim:{%s}:users", pos[1]);
-    redisContext *c = kctl_redis_connect(url, "users");
-    if (!c) {
+    kctl_redis c;
+    if (kctl_redis_open(&c, url, "users") < 0) {
         free(users);
         return 1;
     }
     if (ls) {
-        rc = users_ls(c, key);
+        rc = users_ls(&c, key);
     } else {
         const char **av = calloc(nusers + 2, sizeof *av);
         size_t *lens = calloc(nusers + 2, sizeof *lens);
@@ -151,11 +151,11 @@ int kctl_users(int argc, char **argv)
                     av[i] = users[i - 2];
                 lens[i] = strlen(av[i]);
             }
-            r = redisCommandArgv(c, (int)nusers + 2, av, lens);
+            r = kctl_redis_argv(&c, (int)nusers + 2, av, lens);
         }
         if (!r || r->type != REDIS_REPLY_INTEGER) {
             fprintf(stderr, "kkimctl: users: %s failed: %s\n", add ? "SADD" : "SREM",
-                    r && r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
+                    r && r->type == REDIS_REPLY_ERROR ? r->str : kctl_redis_errstr(&c));
             rc = 1;
         } else {
             printf("%s %lld\n", add ? "added" : "removed", r->integer);
@@ -164,7 +164,7 @@ int kctl_users(int argc, char **argv)
         free(av);
         free(lens);
     }
-    redisFree(c);
+    kctl_redis_close(&c);
     free(users);
     return rc;
 }

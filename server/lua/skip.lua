@@ -4,7 +4,8 @@
 --
 -- KEYS[1] kkim:{T}:hw   KEYS[2] kkim:{T}:events (absent with partitions:
 -- kkim:{T:p}:hw and the events stream are in different Cluster slots, so
--- the relay writes the gap event itself after an advance)
+-- the relay writes the gap event itself first, and takes it back with
+-- XDEL when this script does not advance)
 -- ARGV[1] conversationID, ARGV[2] from, ARGV[3] to, ARGV[4] reason
 -- ('missing' or 'placeholder'), ARGV[5] events MAXLEN ('' = no trim)
 -- Advances hw to `to` only if hw == from-1 (or the conversation has no hw

@@ -16,10 +16,18 @@ of the simulator's log exactly once, in order, each conversation in its
 partition crc32(conversationID) mod 8; the targets must have seen ASKING
 (the relay followed ASK) and the relay must have answered MOVED by asking
 for the map again (CLUSTER SLOTS calls counted on the nodes).
+
+Then kkimctl send and users add/rm run through a node that does not serve
+the tenant's slot (MOVED), users add into a migrating slot (MOVED, then
+ASK); and every slot is moved off one master, which is forgotten and
+stopped: each of the relay's routers logs cluster_node_dropped, none
+connects to its port afterwards, and messages injected meanwhile are all
+appended exactly once.
 """
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -137,6 +145,133 @@ def check_outbox(cr):
           "3 outbox entries on the cluster, 3 results \"sent\" (%s)" % [got.get(i) for i in ids])
 
 
+def kkimctl(far, *args):
+    """Runs kkimctl with --redis naming the node at port far."""
+    return subprocess.run([os.path.join(BUILD, "tools", "kkimctl")] + list(args) +
+                          ["--redis", "redis://127.0.0.1:%d?cluster=1" % far],
+                          capture_output=True, text=True, timeout=60)
+
+
+def check_kkimctl(cr, ports):
+    """kkimctl send and users through a node that does not serve the
+    tenant's slot (they follow MOVED), and users add into a slot being
+    migrated (MOVED to the source, then ASK to the target)."""
+    far = next(p for p in ports if p != kkit.slot_owner(ports[0], "kkim:{beta}:outbox"))
+    out = kkimctl(far, "send", "beta", "--as", "beta1", "--to", "ext1", "--timeout", "30",
+                  "via a far node")
+    check(out.returncode == 0 and out.stdout.startswith("sent outboxID="),
+          "kkimctl send via a far node: exit 0, `sent` (rc %d, %r %r)" % (
+              out.returncode, out.stdout.strip(), out.stderr.strip()))
+    add = kkimctl(far, "users", "add", "beta", "clpol1", "clpol2")
+    had = sorted(x.decode() for x in cr.cmd("SMEMBERS", "kkim:{beta}:users"))
+    rm = kkimctl(far, "users", "rm", "beta", "clpol1", "clpol2")
+    left = sorted(x.decode() for x in cr.cmd("SMEMBERS", "kkim:{beta}:users"))
+    check(add.stdout == "added 2\n" and rm.stdout == "removed 2\n" and
+          {"clpol1", "clpol2"} <= set(had) and not {"clpol1", "clpol2"} & set(left),
+          "kkimctl users add/rm via a far node (%r %r %r %r)" % (
+              add.stdout, add.stderr, rm.stdout, rm.stderr))
+
+    key = "kkim:{clpol}:users"
+    r = {p: kkit.Redis(p) for p in ports}
+    slot = r[ports[0]].cmd("CLUSTER", "KEYSLOT", key)
+    src = kkit.slot_owner(ports[0], key)
+    dst = ports[(ports.index(src) + 1) % len(ports)]
+    third = next(p for p in ports if p not in (src, dst))
+    ids = {p: r[p].cmd("CLUSTER", "MYID").decode() for p in ports}
+    asking0 = cmdstat(dst, "asking")
+    r[dst].cmd("CLUSTER", "SETSLOT", slot, "IMPORTING", ids[src])
+    r[src].cmd("CLUSTER", "SETSLOT", slot, "MIGRATING", ids[dst])
+    add = kkimctl(third, "users", "add", "clpol", "u1")
+    asking = cmdstat(dst, "asking") - asking0
+    for p in ports:
+        r[p].cmd("CLUSTER", "SETSLOT", slot, "NODE", ids[dst])
+    members = r[dst].cmd("SMEMBERS", key)
+    check(add.returncode == 0 and add.stdout == "added 1\n" and asking == 1 and
+          members == [b"u1"],
+          "kkimctl users add into a migrating slot follows MOVED then ASK (rc %d %r %r, "
+          "%d ASKING, %r)" % (add.returncode, add.stdout, add.stderr, asking, members))
+    for c in r.values():
+        c.close()
+
+
+def inject_round(env, shapes, per_shape, left, step):
+    """Injects up to per_shape messages of each shape, left at most in all;
+    returns how many."""
+    sent = 0
+    for s in shapes:
+        k = min(per_shape, left - sent)
+        if k <= 0:
+            break
+        r = env.sim("/inject", dict(s, count=k, text="m%d" % step))
+        if r.get("errCode"):
+            raise RuntimeError("inject failed: %r" % r)
+        sent += k
+    return sent
+
+
+def connections_to(port, seconds):
+    """Listens on port (a stopped node's) for seconds; how many
+    connections came in."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", port))
+    srv.listen(16)
+    srv.settimeout(0.2)
+    n, end = 0, time.time() + seconds
+    while time.time() < end:
+        try:
+            c, _ = srv.accept()
+            c.close()
+            n += 1
+        except socket.timeout:
+            pass
+    srv.close()
+    return n
+
+
+def check_node_removal(env, ports, sent):
+    """Every slot moved off one master (redis-cli --cluster rebalance,
+    weight 0), the master forgotten by the others and stopped: the relay
+    drops it after its next map (log cluster_node_dropped), never connects
+    to it again, and keeps appending. Returns the messages injected."""
+    gone = ports[2]
+    ids = {p: kkit.Redis(p).cmd("CLUSTER", "MYID").decode() for p in ports}
+    subprocess.run(["redis-cli", "--cluster", "rebalance", "127.0.0.1:%d" % ports[0],
+                    "--cluster-weight", "%s=0" % ids[gone], "--cluster-yes"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, timeout=300)
+    owners = {int(r[2][1]) for r in kkit.Redis(ports[0]).cmd("CLUSTER", "SLOTS")}
+    check(owners == set(ports[:2]), "every slot moved off 127.0.0.1:%d (owners %s)" % (gone, owners))
+    shapes, step = rcmp.injections(), 1000
+    want = "127.0.0.1:%d" % gone
+
+    def routers(event):
+        """The relay's cluster routers (log "tenant") that logged event."""
+        with open(env.log("relay"), errors="replace") as f:
+            evs = [json.loads(x) for x in f if '"mod":"rclus"' in x]
+        return {e["tenant"] for e in evs
+                if e["event"] == event and (event == "cluster_map" or e["node"] == want)}
+    end = time.time() + 60
+    while not routers("cluster_node_dropped") and time.time() < end:
+        step += 1  # MOVED on live keys: a new map, without the node
+        sent += inject_round(env, shapes, 5, 10 ** 9, step)
+        time.sleep(0.5)
+    check(routers("cluster_node_dropped"), "a new map drops %s before it stops (%s)" % (
+        want, routers("cluster_node_dropped")))
+    for p in ports[:2]:
+        kkit.Redis(p).cmd("CLUSTER", "FORGET", ids[gone])
+    env.stop("redis-%d" % gone)
+    # idle routers learn it when its connection fails (one retry may race)
+    kkit.wait_for("every router dropping " + want,
+                  lambda: routers("cluster_node_dropped") == routers("cluster_map"))
+    n = connections_to(gone, 5)
+    check(n == 0, "no router (%s) connects to the removed node in 5 s (%d connections)" % (
+        sorted(routers("cluster_map")), n))
+    for _ in range(10):
+        step += 1
+        sent += inject_round(env, shapes, 10, 10 ** 9, step)
+    return sent
+
+
 def run(env):
     ports = [kkit.free_port() for _ in range(3)]
     ws, ctl, admin = (kkit.free_port() for _ in range(3))
@@ -157,14 +292,7 @@ def run(env):
     try:
         while sent < TOTAL:
             step += 1
-            for s in shapes:
-                if sent >= TOTAL:
-                    break
-                k = min(per_shape, TOTAL - sent)
-                r = env.sim("/inject", dict(s, count=k, text="m%d" % step))
-                if r.get("errCode"):
-                    raise RuntimeError("inject failed: %r" % r)
-                sent += k
+            sent += inject_round(env, shapes, per_shape, TOTAL - sent, step)
             if th is None:
                 keys = live_keys(env)
                 th = threading.Thread(target=migrator, args=(ports, keys, stop, log, errors))
@@ -187,11 +315,17 @@ def run(env):
     kkit.check_completeness(env, cr, ("alpha", "beta"), rcmp.tenant_of, check, TOTAL, PARTITIONS)
     check_tail(env, cr, ports)
     check_outbox(cr)
+    check_kkimctl(cr, ports)
     cr.close()
     asking = sum(cmdstat(p, "asking") for p in ports)
     check(asking > 0, "the relay followed ASK (%d ASKING on the targets)" % asking)
     slots_calls = sum(cmdstat(p, "cluster|slots") for p in ports) - slots_calls0
     check(slots_calls > 0, "the relay reloaded the slot map after MOVED (%d CLUSTER SLOTS)" % slots_calls)
+    sent += 3 + 1  # check_outbox's entries and check_kkimctl's send are messages too
+    sent = check_node_removal(env, ports, sent)
+    cr = kkit.ClusterRedis(ports[0])
+    kkit.check_completeness(env, cr, ("alpha", "beta"), rcmp.tenant_of, check, sent, PARTITIONS)
+    cr.close()
     rc = env.stop("relay", signal.SIGTERM)
     check(rc == 0, "relay exits 0 on SIGTERM (rc=%s)" % rc)
 

@@ -399,13 +399,21 @@ sync_int(fx *f, const char *cmd, const char *key)
     return v;
 }
 
+/* Replaces the fixture's sink with one of n partitions. */
+static void
+use_partitions(fx *f, unsigned n)
+{
+    rsink_free(f->rs);
+    rsink_cfg cfg = { .partitions = n };
+    f->rs = rsink_new(f->rc, "t1", &cfg);
+    assert_non_null(f->rs);
+}
+
 static void
 partitions_keep_each_conversation_in_its_own_keys(void **state)
 {
     fx *f = *state;
-    rsink_free(f->rs);
-    rsink_cfg cfg = { .partitions = 4 };
-    f->rs = rsink_new(f->rc, "t1", &cfg);
+    use_partitions(f, 4);
     /* crc32 mod 4: sg_g → 3, si_a_b → 0, sg_h → 2 (zlib.crc32 agrees) */
     assert_int_equal(rsink_partition(f->rs, "sg_g"), 3);
     assert_int_equal(rsink_partition(f->rs, "si_a_b"), 0);
@@ -445,6 +453,62 @@ partitions_keep_each_conversation_in_its_own_keys(void **state)
     redisReply *r = redisCommand(f->sync, "HGET kkim:{t1:3}:hw sg_g");
     assert_string_equal(r->str, "5");
     freeReplyObject(r);
+}
+
+/* Skips [from, to] of sg_g ("missing") and waits for the reply. */
+static got
+skip_sg_g(fx *f, uint64_t from, uint64_t to)
+{
+    got k = { 0 };
+    assert_int_equal(rsink_skip(f->rs, "sg_g", from, to, "missing", on_skip, &k), 0);
+    run_until(f, &k.done);
+    return k;
+}
+
+/* Asserts kkim:{t1:3}:hw's field sg_g (the test conversation's partition). */
+static void
+assert_sg_g_hw(fx *f, const char *want)
+{
+    redisReply *r = redisCommand(f->sync, "HGET kkim:{t1:3}:hw sg_g");
+    assert_string_equal(r->str, want);
+    freeReplyObject(r);
+}
+
+static void
+partition_gap_event_is_written_before_the_watermark_moves(void **state)
+{
+    fx *f = *state;
+    use_partitions(f, 4);
+    got g = append_range(f, "sg_g", 1, 2);
+    assert_res(&g, 2, 0, 2, 0);
+    /* the events stream refuses the event (a string holds its name): the
+     * skip fails and the watermark stays, so the hole is given up again */
+    freeReplyObject(redisCommand(f->sync, "SET kkim:{t1}:events blocked"));
+    got k = skip_sg_g(f, 3, 5);
+    assert_int_equal(k.rc, KK_EIO);
+    assert_false(k.advanced);
+    assert_sg_g_hw(f, "2");
+    freeReplyObject(redisCommand(f->sync, "DEL kkim:{t1}:events"));
+    k = skip_sg_g(f, 3, 5);
+    assert_int_equal(k.rc, 0);
+    assert_true(k.advanced);
+    assert_int_equal(k.hw, 5);
+    assert_sg_g_hw(f, "5");
+    assert_one_gap_event(f, "sg_g", "3", "5", "missing");
+    /* the same skip once more (another writer moved on): no advance, and
+     * the event it wrote first is taken back */
+    k = skip_sg_g(f, 3, 5);
+    assert_int_equal(k.rc, 0);
+    assert_false(k.advanced);
+    assert_int_equal(k.hw, 5);
+    while (rsink_inflight(f->rs) > 0) /* the XDEL */
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_one_gap_event(f, "sg_g", "3", "5", "missing");
+    rsink_stats st;
+    rsink_get_stats(f->rs, &st);
+    assert_int_equal(st.skips, 1);
+    assert_int_equal(st.events, 2);
+    assert_int_equal(st.errors, 1);
 }
 
 typedef struct pulls {
@@ -698,6 +762,8 @@ main(void)
         cmocka_unit_test_setup_teardown(event_is_written_with_its_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(partitions_keep_each_conversation_in_its_own_keys, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(partition_gap_event_is_written_before_the_watermark_moves,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(convsync_glue_archives_reordered_messages_once, setup,
                                         teardown),
         cmocka_unit_test(embedded_scripts_match_their_lua_sources),
