@@ -362,8 +362,11 @@ def mode_lat(env):
     pl = env.start("pushlat", [os.path.join(BUILD, "go", "relay-gofleet"), "pushlat",
                                "-url", "ws://127.0.0.1:%d/" % sim.ws, "-user", "u1", "-platform", "5",
                                "-token", tok, "-seconds", str(secs + 3), "-warmup", "3"])
-    if sim_online(sim, nusers + 1, 30) < nusers + 1:
-        raise RuntimeError("pushlat login not online")
+    end = time.time() + 30
+    while sim.api("/stats")["global"]["conns"] < nusers + 1:
+        if time.time() > end:
+            raise RuntimeError("pushlat login not online")
+        time.sleep(0.1)
     # 64 single chats (16 users x 4 senders), pre-built; the feeder paces
     # them at RATE and stamps each clientMsgID when it hands it over.
     per = int(rate * secs) // (nusers * len(senders))
