@@ -10,18 +10,24 @@ Modes (each prints "figure:" lines; docs/benchmarks.md "Relay core"):
                       after dialling; CPU of both over the same IDLE_S s of
                       idleness (utime+stime, /proc/PID/stat). KK_BENCH_LPS sets
                       loginsPerSecond (400: 2000 crashes the relay, see docs).
-  tput N [USERS]      push -> Redis throughput: pushes paused in the simulator,
-                      N single-chat messages injected over USERS logins x 8
-                      senders, resumed; time from resume until every entry
-                      is in kkim:{b}:msgs. Then redis-benchmark runs append.lua
+  tput N [USERS]      push -> Redis throughput: N single-chat messages over
+                      USERS logins x 8 senders, stored and pre-built as push
+                      frames by the simulator (/replay/prepare) before the
+                      clock; time from /replay/start (flat out, 64 frames a
+                      write) until every entry is in kkim:{b}:msgs, then
+                      relay-gofleet verify checks count and seq order per
+                      conversation. Then redis-benchmark runs append.lua
                       (EVALSHA, same entry bytes, the relay's mean batch size,
                       -P 64) on the same Redis.
-  lat RATE SECONDS    push -> visible in stream latency at RATE msgs/s
-                      (simulator rate injection; relay-gofleet lat reads the
-                      stream with XREAD BLOCK and subtracts the injection
-                      stamp in each clientMsgID from its arrival time; a Go
-                      login, relay-gofleet pushlat, times the same pushes at
-                      the gateway side).
+  scale N USERS INST  tput's drain with INST relays (--shard i/INST), the
+                      aggregate figure of several instances (no peer).
+  lat RATE SECONDS    push -> visible in stream latency at RATE msgs/s: the
+                      simulator replays pre-built frames at RATE in 1 ms ticks
+                      and stamps each clientMsgID with its send time;
+                      relay-gofleet lat reads the stream with XREAD BLOCK and
+                      subtracts the stamp from its arrival time; a Go login,
+                      relay-gofleet pushlat, times the same pushes at the
+                      gateway side. The stream is verified as in tput.
 BUILD_DIR holds server/kkim-relay, go/relay-gofleet and sim/kkim-gatewaysim
 (scripts/bench-relay.sh builds them).
 """
