@@ -224,13 +224,17 @@ static void queue_pull(tuser *u, const char *conv, uint64_t from, uint64_t to)
  * offline login refuses (< 0): convsync retries without using a try. */
 int tenant__csync_pull(void *ud, const char *conv, uint64_t from, uint64_t to, const char *via)
 {
-    tenant *t = ud;
+    tenant *t = rsink_pull_ud(ud); /* the csync's ud is the rsink (rsink.h) */
     tuser *u = tenant__find_via(t, via);
     if (!u || sess_get_state(u->s) != SESS_ONLINE)
         return KK_EAGAIN;
     int rc = send_pull(u, conv, from, to, false);
     if (rc == 0 && t->m_pulls)
         metric_inc(t->m_pulls, 1);
+    /* Under backpressure the buffer waits for this hole: the login must
+     * read the answer, or the hole is skipped and its messages lost. */
+    if (rc == 0 && t->paused)
+        sess_pause_rx(u->s, false);
     return rc;
 }
 

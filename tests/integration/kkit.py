@@ -271,6 +271,16 @@ def check_streams(redis, tenant, truth):
                       "missing": missing, "disorder": disorder, "extra": extra}
 
 
+def wait_streams(redis, tenant, truth, timeout=60):
+    """check_streams every second until nothing is missing or timeout s."""
+    end = time.time() + timeout
+    while True:
+        problems, st = check_streams(redis, tenant, truth)
+        if st["missing"] == 0 or time.time() > end:
+            return problems, st
+        time.sleep(1)
+
+
 # --- hand-made gateway frames (for bad-input tests) --------------------------
 
 def _gob_uint(n):
