@@ -461,6 +461,8 @@ void tenant_free(tenant *t)
         user_free(t->users[i]);
     free(t->users);
     outbox_free(t->ob); /* after the logins: their requests are cancelled */
+    if (t->rs)
+        rsink_attach_csync(t->rs, NULL, NULL, NULL); /* appends still in flight end here */
     csync_free(t->cs);
     rsink_free(t->rs);
     tok_store_free(t->tokens);
