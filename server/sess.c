@@ -355,6 +355,12 @@ bool sess_due(const sess *s, uint64_t now_ms)
     return s->state == SESS_IDLE || (s->state == SESS_BACKOFF && now_ms >= s->retry_at_ms);
 }
 
+/* Retry time of a BACKOFF session; see sess.h. */
+uint64_t sess_retry_at(const sess *s)
+{
+    return s->state == SESS_BACKOFF ? s->retry_at_ms : UINT64_MAX;
+}
+
 /* ---- requests ------------------------------------------------------------- */
 
 /* Queues one encoded frame (with LWS_PRE headroom) for writing. */

@@ -147,6 +147,8 @@ void *sess_get_data(const sess *s);
 /* Sessions ready to (re)connect: BACKOFF sessions whose delay has passed,
  * and IDLE ones. The owner's login-rate limiter calls sess_connect on them. */
 bool sess_due(const sess *s, uint64_t now_ms);
+/* When a BACKOFF session becomes due; UINT64_MAX in every other state. */
+uint64_t sess_retry_at(const sess *s);
 
 /* The lws protocol of gateway connections (name "kkim-gw"); the app puts a
  * copy in the context's protocol list before the terminator. */

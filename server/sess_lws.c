@@ -260,8 +260,9 @@ static int sess_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 
 /* rx_buffer_size: lws's per-connection receive buffer. Large frames arrive
  * in pieces and are reassembled in sess->rx, so a small buffer keeps idle
- * logins cheap (platform-notes §6: 512 B gave 2.4 kB per idle connection). */
-#define SESS_LWS_RX_BUFFER 4096
+ * logins cheap (platform-notes §6: 512 B gave 2.4 kB per idle connection;
+ * docs/benchmarks.md: 4096 -> 1024 B took ~3 KiB off each idle login). */
+#define SESS_LWS_RX_BUFFER 1024
 
 static const struct lws_protocols sess_protocol = {
     .name = "kkim-gw",

@@ -97,6 +97,7 @@ static tuser *user_add(tenant *t, const cfg_user *cu)
         return NULL;
     }
     t->users[t->n_users++] = u;
+    t->pace_dirty = true;
     return u;
 }
 
@@ -154,6 +155,8 @@ static void on_sess_state(void *owner, sess *s, sess_state from, sess_state to, 
     tuser *u = owner;
     tenant *t = u->t;
     (void)from;
+    if (to == SESS_IDLE || to == SESS_BACKOFF)
+        t->pace_dirty = true;
     if (to == SESS_ONLINE) {
         u->token_retried = false;
         u->gen++;
@@ -199,7 +202,10 @@ static void on_sess_state(void *owner, sess *s, sess_state from, sess_state to, 
     tenant__event(t, "parked", u, "reason", sess_reason_name(why));
 }
 
-/* Starts due logins within the tenant's login rate (token bucket). */
+/* Starts due logins within the tenant's login rate (token bucket). A walk
+ * over every login that started all it could remembers the earliest retry
+ * still ahead, so idle ticks skip the walk until then or until a login
+ * becomes due-able (pace_dirty). */
 static void pace_logins(tenant *t, uint64_t now)
 {
     double rate = t->cfg->limits.logins_per_second > 0 ? t->cfg->limits.logins_per_second : 200;
@@ -208,14 +214,24 @@ static void pace_logins(tenant *t, uint64_t now)
     if (t->bucket > burst)
         t->bucket = burst;
     t->bucket_ms = now;
-    for (size_t i = 0; i < t->n_users && t->bucket >= 1; i++) {
+    if (!t->pace_dirty && now < t->pace_next_ms)
+        return;
+    t->pace_dirty = false;
+    uint64_t next = UINT64_MAX;
+    size_t i = 0;
+    for (; i < t->n_users && t->bucket >= 1; i++) {
         tuser *u = t->users[i];
-        if (!sess_due(u->s, now))
+        if (!sess_due(u->s, now)) {
+            uint64_t at = sess_retry_at(u->s);
+            next = at < next ? at : next;
             continue;
+        }
         const kk_secret *tok = NULL;
         int trc = tok_store_want(t->tokens, u->user, u->platform, &tok);
-        if (trc == KK_EAGAIN)
+        if (trc == KK_EAGAIN) {
+            next = 0;
             continue; /* fetching (tokens.h): ask again next tick */
+        }
         if (trc < 0 || !tok) {
             KK_LOG_WARN(&t->log, "no_token", KK_S("user", u->user));
             sess_stop(u->s, SESS_PARKED, SESS_R_TOKEN_INVALID);
@@ -225,6 +241,7 @@ static void pace_logins(tenant *t, uint64_t now)
         t->bucket -= 1;
         (void)sess_connect(u->s, kk_secret_reveal(tok));
     }
+    t->pace_next_ms = i == t->n_users ? next : 0;
 }
 
 /* Counts messages against limits.maxMsgsPerSec. While the budget is spent,
@@ -500,6 +517,8 @@ void tenant_free(tenant *t)
     free(t->users);
     free(t->thr);
     outbox_free(t->ob); /* after the logins: their requests are cancelled */
+    if (t->rs)
+        rsink_attach_csync(t->rs, NULL, NULL, NULL); /* appends still in flight end here */
     csync_free(t->cs);
     rsink_free(t->rs);
     tok_store_free(t->tokens);

@@ -84,6 +84,8 @@ struct tenant {
     uint64_t last_sec_ms;
     double bucket;
     uint64_t bucket_ms;
+    uint64_t pace_next_ms; /* pace_logins: no login is due before this */
+    bool pace_dirty;       /* a login may have become due since the last walk */
     bool paused;
     ingest in;            /* limits.maxMsgsPerSec (ingest.h) */
     tuser **thr;          /* logins stopped by the spent budget, resumed at refill */

@@ -232,6 +232,10 @@ int tenant__csync_pull(void *ud, const char *conv, uint64_t from, uint64_t to, c
     int rc = send_pull(u, conv, from, to, false);
     if (rc == 0 && t->m_pulls)
         metric_inc(t->m_pulls, 1);
+    /* Under backpressure the buffer waits for this hole: the login must
+     * read the answer, or the hole is skipped and its messages lost. */
+    if (rc == 0 && t->paused)
+        sess_pause_rx(u->s, false);
     return rc;
 }
 

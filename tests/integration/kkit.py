@@ -426,6 +426,16 @@ def check_completeness(env, redis, tenants, tenant_of, check, expect, partitions
         check(st["misplaced"] == 0, "%s: every conversation in its partition" % t)
 
 
+def wait_streams(redis, tenant, truth, timeout=60):
+    """check_streams every second until nothing is missing or timeout s."""
+    end = time.time() + timeout
+    while True:
+        problems, st = check_streams(redis, tenant, truth)
+        if st["missing"] == 0 or time.time() > end:
+            return problems, st
+        time.sleep(1)
+
+
 # --- hand-made gateway frames (for bad-input tests) --------------------------
 
 def _gob_uint(n):

@@ -100,12 +100,7 @@ def run(env):
     for conv, seq in env.seqlog():
         truth.setdefault(conv, set()).add(seq)
     r = kkit.Redis(rp)
-    end = time.time() + 60
-    while True:
-        problems, st = kkit.check_streams(r, "t", truth)
-        if st["missing"] == 0 or time.time() > end:
-            break
-        time.sleep(1)
+    problems, st = kkit.wait_streams(r, "t", truth)
     want = sum(len(v) for v in truth.values())
     print("truth %d seqs; streams %s" % (want, st))
     for p in problems[:5]:

@@ -16,6 +16,10 @@
 //	    clientMsgID is a simulator injection ("inj_<UnixNano base36>_<i>",
 //	    stamped when the simulator built the message), records arrival
 //	    time minus that stamp. Prints count and percentiles in ms.
+//	relay-gofleet verify -redis H:P -stream KEY -convs C -per N
+//	    Reads the whole stream (XRANGE) and checks that it holds exactly
+//	    C conversations of N messages each, every one with seqs 1..N in
+//	    stream order: no loss, no duplicate, no reordering. Exits 1 if not.
 package main
 
 import (
@@ -62,6 +66,8 @@ func main() {
 		lat(os.Args[2:])
 	case "pushlat":
 		pushlat(os.Args[2:])
+	case "verify":
+		verify(os.Args[2:])
 	default:
 		fmt.Fprintln(os.Stderr, "unknown mode", os.Args[1])
 		os.Exit(2)
@@ -338,6 +344,30 @@ func minInt(a, b int) int {
 	return b
 }
 
+// mustCall sends one command and returns its reply, or exits.
+func (rc *rclient) mustCall(args ...string) interface{} {
+	err := rc.send(args...)
+	var v interface{}
+	if err == nil {
+		v, err = rc.reply()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	return v
+}
+
+// dialRedis connects to Redis at addr or exits.
+func dialRedis(addr string) *rclient {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	return &rclient{c: c, r: bufio.NewReaderSize(c, 1<<20), w: bufio.NewWriter(c)}
+}
+
 // lat reads the stream and prints latency percentiles.
 func lat(args []string) {
 	fs := flag.NewFlagSet("lat", flag.ExitOnError)
@@ -346,28 +376,15 @@ func lat(args []string) {
 	secs := fs.Float64("seconds", 10, "how long to read")
 	skip := fs.Float64("warmup", 1, "seconds of entries ignored at the start")
 	fs.Parse(args)
-	c, err := net.Dial("tcp", *addr)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	rc := &rclient{c: c, r: bufio.NewReaderSize(c, 1<<20), w: bufio.NewWriter(c)}
+	rc := dialRedis(*addr)
 	last := "$"
 	t0 := time.Now()
 	end := t0.Add(time.Duration(*secs * float64(time.Second)))
 	var lats []int64
 	var other int
 	for time.Now().Before(end) {
-		if err := rc.send("XREAD", "COUNT", "10000", "BLOCK", "200", "STREAMS", *key, last); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		v, err := rc.reply()
+		v := rc.mustCall("XREAD", "COUNT", "10000", "BLOCK", "200", "STREAMS", *key, last)
 		now := time.Now().UnixNano()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
 		if v == nil {
 			continue
 		}
@@ -395,4 +412,55 @@ func lat(args []string) {
 		}
 	}
 	printLat("latency", lats, other)
+}
+
+// verify checks a stream's completeness and per-conversation seq order.
+func verify(args []string) {
+	fs := flag.NewFlagSet("verify", flag.ExitOnError)
+	addr := fs.String("redis", "127.0.0.1:6379", "Redis address")
+	key := fs.String("stream", "", "stream key")
+	convs := fs.Int("convs", 0, "conversations expected")
+	per := fs.Int64("per", 0, "messages expected in each")
+	fs.Parse(args)
+	rc := dialRedis(*addr)
+	last := map[string]int64{}
+	entries, bad := 0, 0
+	from := "-"
+	for {
+		ents := rc.mustCall("XRANGE", *key, from, "+", "COUNT", "5000").([]interface{})
+		for _, e := range ents {
+			ev := e.([]interface{})
+			kv := ev[1].([]interface{})
+			var conv string
+			var seq int64
+			for i := 0; i+1 < len(kv); i += 2 {
+				switch kv[i].(string) {
+				case "conversationID":
+					conv = kv[i+1].(string)
+				case "seq":
+					seq, _ = strconv.ParseInt(kv[i+1].(string), 10, 64)
+				}
+			}
+			if seq != last[conv]+1 {
+				bad++
+			}
+			last[conv] = seq
+			entries++
+		}
+		if len(ents) < 5000 {
+			break
+		}
+		from = "(" + ents[len(ents)-1].([]interface{})[0].(string)
+	}
+	short := 0
+	for _, s := range last {
+		if s != *per {
+			short++
+		}
+	}
+	fmt.Printf("verify entries %d convs %d out-of-order %d incomplete %d (want %d x %d)\n",
+		entries, len(last), bad, short, *convs, *per)
+	if bad != 0 || short != 0 || len(last) != *convs || int64(entries) != int64(*convs)**per {
+		os.Exit(1)
+	}
 }

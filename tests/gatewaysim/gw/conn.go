@@ -19,6 +19,7 @@ const (
 	fBinary = iota
 	fText
 	fRaw // bytes written as-is as one binary message (garbage injection)
+	fPre // whole WebSocket frames, built in advance, written as-is (replay)
 )
 
 // outFrame is one queued write.
@@ -27,6 +28,7 @@ type outFrame struct {
 	data       []byte
 	push       bool
 	closeAfter bool // TCP close after writing (kick, 2003 reply)
+	frames     int  // fPre: push frames in data
 }
 
 // ConnStats are per-connection counters (atomic).
@@ -224,6 +226,9 @@ func (c *Conn) writeLoop() {
 
 // write puts one frame on the wire under the write deadline.
 func (c *Conn) write(f outFrame) bool {
+	if f.kind == fPre {
+		return c.writePre(f)
+	}
 	_ = c.ws.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
 	mt := websocket.BinaryMessage
 	if f.kind == fText {
@@ -232,16 +237,34 @@ func (c *Conn) write(f outFrame) bool {
 	if err := c.ws.WriteMessage(mt, f.data); err != nil {
 		return false
 	}
-	n := int64(len(f.data))
-	atomic.AddInt64(&c.stats.FramesOut, 1)
-	atomic.AddInt64(&c.stats.BytesOut, n)
-	atomic.AddInt64(&c.srv.stats.FramesOut, 1)
-	atomic.AddInt64(&c.srv.stats.BytesOut, n)
+	pushes := int64(0)
 	if f.push {
-		atomic.AddInt64(&c.stats.Pushes, 1)
-		atomic.AddInt64(&c.srv.stats.Pushes, 1)
+		pushes = 1
 	}
+	c.countOut(1, int64(len(f.data)), pushes)
 	return true
+}
+
+// writePre writes pre-built WebSocket frames in one write on the socket
+// itself (a net.Conn write is never interleaved with gorilla's own).
+func (c *Conn) writePre(f outFrame) bool {
+	nc := c.ws.UnderlyingConn()
+	_ = nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
+	if _, err := nc.Write(f.data); err != nil {
+		return false
+	}
+	c.countOut(int64(f.frames), int64(len(f.data)), int64(f.frames))
+	return true
+}
+
+// countOut adds written frames, bytes and pushes to the counters.
+func (c *Conn) countOut(frames, bytes, pushes int64) {
+	atomic.AddInt64(&c.stats.FramesOut, frames)
+	atomic.AddInt64(&c.stats.BytesOut, bytes)
+	atomic.AddInt64(&c.srv.stats.FramesOut, frames)
+	atomic.AddInt64(&c.srv.stats.BytesOut, bytes)
+	atomic.AddInt64(&c.stats.Pushes, pushes)
+	atomic.AddInt64(&c.srv.stats.Pushes, pushes)
 }
 
 // abort closes the TCP connection without a close frame; idempotent.

@@ -61,6 +61,8 @@ func (s *Server) ControlHandler() http.Handler {
 	route("/pushes/resume", func(*http.Request) (interface{}, error) {
 		return map[string]int{"released": s.ResumePushes()}, nil
 	})
+	route("/replay/prepare", s.ctlReplayPrepare)
+	route("/replay/start", s.ctlReplayStart)
 	route("/faults", s.ctlFaults)
 	route("/faults/clear", func(*http.Request) (interface{}, error) { s.ClearFaults(); return ok(), nil })
 	route("/save", func(*http.Request) (interface{}, error) { return ok(), s.Save() })

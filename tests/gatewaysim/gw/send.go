@@ -214,10 +214,7 @@ func (s *Server) pushLocked(job pushJob) {
 // deliverLocked encodes job once per codec and queues it on every target
 // connection, applying the faults that match.
 func (s *Server) deliverLocked(job pushJob) {
-	pm := &pb.PushMessages{Msgs: map[string]*pb.PullMsgs{}, NotificationMsgs: map[string]*pb.PullMsgs{}}
-	placeMsgs(pm.Msgs, pm.NotificationMsgs, job.convID, &pb.PullMsgs{Msgs: []*pb.MsgData{job.msg}})
-	data, _ := proto.Marshal(pm)
-	resp := &Resp{ReqIdentifier: 2001, OperationID: job.opID, Data: data}
+	resp := pushResp(job)
 	var enc [8][]byte // by codec bits: json, gzip, array
 	targets := append([]*Conn(nil), job.others...)
 	for _, u := range job.users {
@@ -228,23 +225,37 @@ func (s *Server) deliverLocked(job pushJob) {
 		}
 	}
 	for _, c := range targets {
-		k := 0
-		if c.codec.JSON {
-			k |= 1
-		}
-		if c.codec.Gzip {
-			k |= 2
-		}
-		if s.v.DataArray && c.codec.JSON {
-			k |= 4
-		}
-		if enc[k] == nil {
-			cd := c.codec
-			cd.DataArray = k&4 != 0
-			enc[k], _ = EncodeResp(cd, resp)
-		}
-		s.queuePushLocked(c, job, enc[k])
+		s.queuePushLocked(c, job, s.encodeOnceLocked(c, resp, &enc))
 	}
+}
+
+// pushResp is the 2001 envelope of job's message.
+func pushResp(job pushJob) *Resp {
+	pm := &pb.PushMessages{Msgs: map[string]*pb.PullMsgs{}, NotificationMsgs: map[string]*pb.PullMsgs{}}
+	placeMsgs(pm.Msgs, pm.NotificationMsgs, job.convID, &pb.PullMsgs{Msgs: []*pb.MsgData{job.msg}})
+	data, _ := proto.Marshal(pm)
+	return &Resp{ReqIdentifier: 2001, OperationID: job.opID, Data: data}
+}
+
+// encodeOnceLocked returns resp encoded for c's codec, encoding it at most
+// once per codec variant (enc is indexed by the bits json, gzip, array).
+func (s *Server) encodeOnceLocked(c *Conn, resp *Resp, enc *[8][]byte) []byte {
+	k := 0
+	if c.codec.JSON {
+		k |= 1
+	}
+	if c.codec.Gzip {
+		k |= 2
+	}
+	if s.v.DataArray && c.codec.JSON {
+		k |= 4
+	}
+	if enc[k] == nil {
+		cd := c.codec
+		cd.DataArray = k&4 != 0
+		enc[k], _ = EncodeResp(cd, resp)
+	}
+	return enc[k]
 }
 
 // queuePushLocked queues one encoded push on c through the fault rules.

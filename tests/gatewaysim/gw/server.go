@@ -80,7 +80,8 @@ type Server struct {
 	conns    map[string][]*Conn // by user
 	byID     map[int64]*Conn
 	paused   bool
-	pending  []pushJob // pushes held while paused
+	pending  []pushJob    // pushes held while paused
+	replay   *replayState // prepared by /replay/prepare, taken by /replay/start
 	faults   []*Fault
 	calls    map[string]*call
 	inCall   map[string]string // user -> roomID
