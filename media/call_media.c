@@ -334,6 +334,14 @@ static void on_sr(void *ud, const mrtcp_sr *sr)
             call->have_offset = true;
             call->ntp_offset_ms = now - ntp_ms;
         }
+        if (i == 0 && !t->have_sr && t->frames_written) {
+            /* Audio written before its first SR keeps its timestamps: players
+             * place audio by its sample count and would ignore a slewed
+             * correction. The shared offset moves instead (video slews). */
+            int64_t raw = t->base_wall_ms + t->ts_ext * 1000 / (int64_t)t->clock;
+            int64_t d = (int64_t)(int32_t)(t->ts_last - sr->rtp_ts);
+            call->ntp_offset_ms = raw + t->corr - ntp_ms - d * 1000 / (int64_t)t->clock;
+        }
         t->have_sr = true;
         t->sr_ntp = sr->ntp;
         t->sr_rtp = sr->rtp_ts;
