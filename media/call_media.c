@@ -17,6 +17,7 @@
 #define MCALL_JB_AUDIO_MS 60    /* audio is not NACKed: only reordering is waited for */
 #define MCALL_NACK_RTT_MS 40    /* retry spacing of NACKs */
 #define MCALL_SLEW_MS 2         /* A/V sync correction per frame: 40-100 ms/s */
+#define MCALL_VIDEO_STEP_MS 20  /* a later video correction past this is taken at once */
 
 /* Monotonic milliseconds. */
 int64_t mcall_now_ms(void) { return g_get_monotonic_time() / 1000; }
@@ -136,7 +137,8 @@ static void send_nacks(media_call *call, mtrack *t, int64_t now)
  * clock; the target maps through the sender's last SR (NTP) and one
  * sender→local offset shared by all tracks, which is what keeps audio and
  * video in sync. The correction between the two is slewed by at most
- * MCALL_SLEW_MS per frame so timestamps never jump backwards. */
+ * MCALL_SLEW_MS per frame so timestamps never jump backwards; video takes a
+ * large later one at once. Written audio is never corrected (on_sr). */
 static int64_t frame_pts(media_call *call, mtrack *t, uint32_t ts)
 {
     int64_t now = mcall_now_ms();
@@ -157,6 +159,8 @@ static int64_t frame_pts(media_call *call, mtrack *t, uint32_t ts)
         int64_t want = ntp_ms + call->ntp_offset_ms + d * 1000 / (int64_t)t->clock - raw;
         if (t->frames_written == 0)
             t->corr = want; /* nothing written yet: no jump to hide */
+        else if (t == &call->tr[1] && want > t->corr + MCALL_VIDEO_STEP_MS)
+            t->corr = want; /* video skips ahead: one frame shows longer */
         else if (want > t->corr + MCALL_SLEW_MS)
             t->corr += MCALL_SLEW_MS;
         else if (want < t->corr - MCALL_SLEW_MS)
@@ -334,10 +338,10 @@ static void on_sr(void *ud, const mrtcp_sr *sr)
             call->have_offset = true;
             call->ntp_offset_ms = now - ntp_ms;
         }
-        if (i == 0 && !t->have_sr && t->frames_written) {
-            /* Audio written before its first SR keeps its timestamps: players
-             * place audio by its sample count and would ignore a slewed
-             * correction. The shared offset moves instead (video slews). */
+        if (i == 0 && t->frames_written) {
+            /* Written audio keeps its timestamps: players place audio by its
+             * sample count and would ignore a correction. Each audio SR moves
+             * the shared offset instead, and video follows it. */
             int64_t raw = t->base_wall_ms + t->ts_ext * 1000 / (int64_t)t->clock;
             int64_t d = (int64_t)(int32_t)(t->ts_last - sr->rtp_ts);
             call->ntp_offset_ms = raw + t->corr - ntp_ms - d * 1000 / (int64_t)t->clock;
