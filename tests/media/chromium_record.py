@@ -12,9 +12,9 @@ sigterm (the file is finalized), resize (the sender halves its resolution
 mid-call: frames of both sizes decode), consent (caller vanishes: RFC 7675 consent
 loss, ~30 s), loss, lossh264, lossvp9 (5 % drop + 5 % reordering: NACK/RTX), avsync (a WebM made
 with ffmpeg whose flash and beep are in sync, played by a <video> and captured:
-the recording's median audio-minus-video offset is the file's within 80 ms;
-Chromium's own MediaRecorder copy is measured beside it; not in the CI list:
-Chromium's capture skews the sent stream by up to ~125 ms, see docs/media.md), multi
+the recording's median audio-minus-video offset is the one of what Chromium
+sent, its own MediaRecorder copy, within 80 ms; the offset against the file
+is printed: Chromium's capture skews the sent stream, see docs/media.md), multi
 (three calls at once, the middle one with a wrong fingerprint: the other two
 record normally).
 Prints one ok/FAIL line per check; exits 1 if any failed.
