@@ -86,6 +86,20 @@ static char *build_desc(media_call *call, char cands[][MEDIA_MAX_CANDIDATE_LEN],
     return desc;
 }
 
+/* Frees the parsed remote description (96 KiB of fixed arrays) once it is
+ * applied and answered; a renegotiation compares its ICE credentials and
+ * fingerprint, kept here. */
+static void drop_remote(media_call *call)
+{
+    if (!call->sdp)
+        return;
+    g_strlcpy(call->remote_ufrag, call->sdp->ufrag, sizeof(call->remote_ufrag));
+    g_strlcpy(call->remote_pwd, call->sdp->pwd, sizeof(call->remote_pwd));
+    g_strlcpy(call->remote_fp, call->sdp->fingerprint, sizeof(call->remote_fp));
+    g_free(call->sdp);
+    call->sdp = NULL;
+}
+
 /* Gathering done: build and deliver our description (the answer, or our
  * own offer), then trickle our candidates. */
 static void on_gathered(NiceAgent *agent, guint sid, gpointer data)
@@ -112,6 +126,8 @@ static void on_gathered(NiceAgent *agent, guint sid, gpointer data)
         call->cbs.on_candidate(call->cbs.ud, cands[i], mid);
     if (call->cbs.on_candidate && !call->finished)
         call->cbs.on_candidate(call->cbs.ud, NULL, mid);
+    if (call->remote_done)
+        drop_remote(call);
 }
 
 /* ICE state: READY starts DTLS; FAILED ends the call (consent loss when it
@@ -251,6 +267,7 @@ void mcall_set_answer(media_call *call, void *arg)
     if (call->finished || !call->offerer || call->have_answer || !call->agent)
         return;
     call->have_answer = true;
+    call->sdp = g_new0(msdp_offer, 1);
     media_end_reason why = msdp_parse_answer(sdp, strlen(sdp), call->sdp) < 0
                                ? MEDIA_END_BAD_OFFER
                                : media_remote(call);
@@ -260,6 +277,7 @@ void mcall_set_answer(media_call *call, void *arg)
         mcall_finish(call, why);
         return;
     }
+    drop_remote(call);
     for (guint i = 0; call->early_cands && i < call->early_cands->len && !call->finished; i++)
         mcall_add_candidate(call, g_ptr_array_index(call->early_cands, i));
 }
@@ -278,15 +296,14 @@ void mcall_renegotiate(media_call *call, void *arg)
     msdp_offer *o = g_new0(msdp_offer, 1);
     msdp_choice ch;
     bool ok = msdp_parse(sdp, strlen(sdp), o) == 0 && msdp_choose(o, &ch) == 0 &&
-              !strcmp(o->ufrag, call->sdp->ufrag) && !strcmp(o->pwd, call->sdp->pwd) &&
-              !strcasecmp(o->fingerprint, call->sdp->fingerprint) &&
+              !strcmp(o->ufrag, call->remote_ufrag) && !strcmp(o->pwd, call->remote_pwd) &&
+              !strcasecmp(o->fingerprint, call->remote_fp) &&
               (ch.audio_m >= 0) == call->tr[0].on && (ch.video_m >= 0) == call->tr[1].on &&
               (!call->tr[1].on || ch.video_codec == call->ch.video_codec);
     if (!ok) {
         g_free(o);
         return;
     }
-    g_free(call->sdp);
     call->sdp = o;
     call->ch = ch;
     call->tr[0].pt = ch.audio_pt;
@@ -298,6 +315,8 @@ void mcall_renegotiate(media_call *call, void *arg)
     if (desc && call->cbs.on_answer)
         call->cbs.on_answer(call->cbs.ud, desc);
     free(desc);
+    g_free(call->sdp);
+    call->sdp = NULL;
 }
 
 /* First message of a call: answering, parse the offer and set up media,
@@ -309,7 +328,8 @@ void mcall_start(media_call *call, void *arg)
     call->created_ms = mcall_now_ms();
     call->started_unix_ms = g_get_real_time() / 1000;
     call->our_ssrc = g_random_int();
-    call->sdp = g_new0(msdp_offer, 1);
+    if (!call->offerer)
+        call->sdp = g_new0(msdp_offer, 1);
     if (call->w->stopping) { /* queued behind the pool's stop */
         mcall_finish(call, MEDIA_END_SHUTDOWN);
         return;
@@ -318,10 +338,15 @@ void mcall_start(media_call *call, void *arg)
     if (!call->offerer)
         why = msdp_parse(call->offer, strlen(call->offer), call->sdp) < 0 ? MEDIA_END_BAD_OFFER
                                                                           : media_remote(call);
+    free(call->offer); /* parsed: only call->sdp is read from here */
+    call->offer = NULL;
     if (why == MEDIA_END_NONE && ice_init(call) < 0)
         why = MEDIA_END_INTERNAL;
     if (why == MEDIA_END_NONE && !call->offerer)
         why = ice_remote(call);
+    call->remote_done = !call->offerer && why == MEDIA_END_NONE;
+    if (call->remote_done && call->answered) /* gathering ended inside ice_init */
+        drop_remote(call);
     if (why != MEDIA_END_NONE)
         mcall_finish(call, why);
     if (call->finished)

@@ -17,6 +17,8 @@
 #define MCALL_JB_AUDIO_MS 60    /* audio is not NACKed: only reordering is waited for */
 #define MCALL_NACK_RTT_MS 40    /* retry spacing of NACKs */
 #define MCALL_SLEW_MS 2         /* A/V sync correction per frame: 40-100 ms/s */
+#define MCALL_VIDEO_STEP_MS 20  /* a later video correction past this is taken at once */
+#define MCALL_ANCHOR_MS 10      /* written audio this far off its SR moves the offset */
 
 /* Monotonic milliseconds. */
 int64_t mcall_now_ms(void) { return g_get_monotonic_time() / 1000; }
@@ -136,7 +138,8 @@ static void send_nacks(media_call *call, mtrack *t, int64_t now)
  * clock; the target maps through the sender's last SR (NTP) and one
  * sender→local offset shared by all tracks, which is what keeps audio and
  * video in sync. The correction between the two is slewed by at most
- * MCALL_SLEW_MS per frame so timestamps never jump backwards. */
+ * MCALL_SLEW_MS per frame so timestamps never jump backwards; video takes a
+ * large later one at once. Written audio is never corrected (on_sr). */
 static int64_t frame_pts(media_call *call, mtrack *t, uint32_t ts)
 {
     int64_t now = mcall_now_ms();
@@ -155,14 +158,18 @@ static int64_t frame_pts(media_call *call, mtrack *t, uint32_t ts)
             (int64_t)((t->sr_ntp >> 32) * 1000 + ((t->sr_ntp & 0xffffffffu) * 1000 >> 32));
         int64_t d = (int64_t)(int32_t)(ts - t->sr_rtp);
         int64_t want = ntp_ms + call->ntp_offset_ms + d * 1000 / (int64_t)t->clock - raw;
-        if (t->frames_written == 0)
+        if (t->frames_written == 0) {
             t->corr = want; /* nothing written yet: no jump to hide */
-        else if (want > t->corr + MCALL_SLEW_MS)
-            t->corr += MCALL_SLEW_MS;
-        else if (want < t->corr - MCALL_SLEW_MS)
-            t->corr -= MCALL_SLEW_MS;
-        else
-            t->corr = want;
+        } else if (t == &call->tr[1]) { /* written audio keeps its place (on_sr) */
+            if (want > t->corr + MCALL_VIDEO_STEP_MS)
+                t->corr = want; /* skips ahead: one frame shows longer */
+            else if (want > t->corr + MCALL_SLEW_MS)
+                t->corr += MCALL_SLEW_MS;
+            else if (want < t->corr - MCALL_SLEW_MS)
+                t->corr -= MCALL_SLEW_MS;
+            else
+                t->corr = want;
+        }
     }
     int64_t pts = raw + t->corr - call->connected_ms;
     return pts < 0 ? 0 : pts;
@@ -333,6 +340,17 @@ static void on_sr(void *ud, const mrtcp_sr *sr)
         if (!call->have_offset) {
             call->have_offset = true;
             call->ntp_offset_ms = now - ntp_ms;
+        }
+        if (i == 0 && t->frames_written) {
+            /* Written audio keeps its timestamps: players place audio by its
+             * sample count and would ignore a correction. An audio SR that
+             * puts it over MCALL_ANCHOR_MS off moves the shared offset
+             * instead (below that, SR jitter would shake the video). */
+            int64_t raw = t->base_wall_ms + t->ts_ext * 1000 / (int64_t)t->clock;
+            int64_t d = (int64_t)(int32_t)(t->ts_last - sr->rtp_ts);
+            int64_t keep = raw + t->corr - ntp_ms - d * 1000 / (int64_t)t->clock;
+            if (llabs(keep - call->ntp_offset_ms) > MCALL_ANCHOR_MS)
+                call->ntp_offset_ms = keep;
         }
         t->have_sr = true;
         t->sr_ntp = sr->ntp;

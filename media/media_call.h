@@ -73,7 +73,7 @@ struct media_call {
     gint refs;               /* atomic */
     mworker *w;
     media_call_cbs cbs;
-    char *offer, *tenant, *room_id, *caller, *callee;
+    char *offer, *tenant, *room_id, *caller, *callee; /* offer: freed once parsed (mcall_start) */
     /* media thread only from here */
     bool finished;
     bool offerer;            /* we offered (immutable, set in media_call_new) */
@@ -82,7 +82,9 @@ struct media_call {
     GPtrArray *early_cands;  /* offerer: remote candidates before the answer */
     GPtrArray *early_dtls;   /* GBytes: DTLS datagrams before ICE was ready */
     uint64_t sess_id;        /* o= of our descriptions, kept across renegotiations */
-    msdp_offer *sdp;         /* the remote description: offer, or answer to ours */
+    msdp_offer *sdp;         /* the remote description while it is applied, then NULL */
+    char remote_ufrag[MSDP_TOKEN], remote_pwd[MSDP_TOKEN * 2], remote_fp[128]; /* kept from it */
+    bool remote_done;        /* answerer: the offer's ICE side is applied */
     msdp_choice ch;
     NiceAgent *agent;
     guint stream_id;

@@ -6,7 +6,8 @@
 # a wrong DTLS fingerprint (alone, and as one of three concurrent calls
 # whose other two must record normally), the media timeout,
 # max duration, SIGTERM (file finalized), SIGKILL mid-call (the partial file
-# must play) and consent loss after the caller vanishes (~30 s). The
+# must play), consent loss after the caller vanishes (~30 s) and A/V sync
+# (avsync: the recording's offset is the sent stream's within 80 ms). The
 # driver kills only the processes it started (Chromium by its own process
 # group).
 set -u
@@ -17,4 +18,4 @@ H=$BUILD/tests/media/media_harness
 command -v chromium >/dev/null || { echo "FAIL - chromium not installed (scripts/deps.sh)"; exit 1; }
 exec /usr/bin/python3 "$ROOT/tests/media/chromium_record.py" "$BUILD" \
     vp8 vp9 h264 audio resize loss lossh264 lossvp9 badfp multi maxdur timeout sigterm sigkill \
-    consent
+    consent avsync

@@ -367,7 +367,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "harness: media_pool_new failed\n");
         return 1;
     }
-    harness h;
+    /* static, as s below: connection threads (Chromium's late or speculative
+     * requests) may still read them while main returns. */
+    static harness h;
     memset(&h, 0, sizeof(h));
     for (int i = 0; i < H_MAX_CALLS; i++)
         h.calls[i].h = &h;
@@ -384,7 +386,8 @@ int main(int argc, char **argv)
         return 1;
     }
     fprintf(stderr, "harness: listening on %s\n", argv[1]);
-    srv s = {.h = &h, .pool = pool, .dir = argv[2], .ls = ls};
+    static srv s;
+    s = (srv){.h = &h, .pool = pool, .dir = argv[2], .ls = ls};
     pthread_t acc, sig;
     pthread_create(&acc, NULL, accept_main, &s);
     pthread_detach(acc);

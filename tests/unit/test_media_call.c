@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <libavformat/avformat.h>
 
 #include "media.h"
 #include "media_rec.h"
@@ -371,6 +372,33 @@ static void rec_writes_a_file_and_sidecar_with_its_sha256(void **st)
     json_decref(o);
 }
 
+/* An Opus frame captured at t ms is stored at t (Matroska: the block time
+ * minus CodecDelay is where decoding starts, and the decoder drops the
+ * 312-sample pre-skip), so libavformat demuxes it at t - 7 ms and its first
+ * input sample plays at t. */
+static void rec_stores_opus_at_its_capture_time(void **st)
+{
+    (void)st;
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/preskip.webm", g_dir);
+    rec *r;
+    assert_int_equal(rec_open(path, true, MSDP_CODEC_NONE, &r), 0);
+    const uint8_t opus[] = {0xfc, 0xff, 0xfe};
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(rec_write_audio(r, opus, sizeof(opus), 100 + i * 20), 0);
+    int64_t dur = 0;
+    assert_int_equal(rec_close(r, &dur), 0);
+    assert_int_equal(dur, 180);
+    AVFormatContext *ic = NULL;
+    assert_int_equal(avformat_open_input(&ic, path, NULL, NULL), 0);
+    assert_int_equal(ic->streams[0]->codecpar->initial_padding, 312);
+    AVPacket *pkt = av_packet_alloc();
+    assert_int_equal(av_read_frame(ic, pkt), 0);
+    assert_int_equal(av_rescale_q(pkt->pts, ic->streams[0]->time_base, (AVRational){1, 1000}), 93);
+    av_packet_free(&pkt);
+    avformat_close_input(&ic);
+}
+
 static void end_reasons_have_stable_names_and_failure_flags(void **st)
 {
     (void)st;
@@ -412,6 +440,7 @@ int main(void)
         cmocka_unit_test(pool_shutdown_ends_live_calls_with_shutdown),
         cmocka_unit_test(pool_free_right_after_call_new_still_finishes_the_call),
         cmocka_unit_test(rec_writes_a_file_and_sidecar_with_its_sha256),
+        cmocka_unit_test(rec_stores_opus_at_its_capture_time),
         cmocka_unit_test(end_reasons_have_stable_names_and_failure_flags),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
