@@ -215,8 +215,12 @@ class Env:
 
     # --- gateway simulator ----------------------------------------------
     def sim_binary(self):
+        """The simulator binary, (re)built when missing or older than any of
+        its sources (a stale one lacks newer control endpoints)."""
         path = os.path.join(self.root, "build", "sim", "kkim-gatewaysim")
-        if not os.path.exists(path):
+        src = os.path.join(self.root, "tests", "gatewaysim")
+        newest = max(os.path.getmtime(os.path.join(d, f)) for d, _, fs in os.walk(src) for f in fs)
+        if not os.path.exists(path) or os.path.getmtime(path) < newest:
             subprocess.check_call([os.path.join(self.root, "tests", "gatewaysim", "build.sh"),
                                    os.path.join(self.root, "build", "sim")])
         return path
@@ -510,18 +514,15 @@ def run_driver(name, build, body, checks, logs=("relay",)):
     raise SystemExit(1 if checks.failed else 0)
 
 
-def wait_streams(redis, truth, timeout=60):
-    """Runs check_streams for each tenant of truth ({tenant: {conv: seqs}})
-    until nothing is missing or timeout seconds passed, prints each tenant's
-    stats and first problems, and returns {tenant: stats}."""
-    deadline = time.time() + timeout
-    while True:
-        results = {t: check_streams(redis, t, truth[t]) for t in truth}
-        if all(st["missing"] == 0 for _, st in results.values()) or time.time() > deadline:
-            break
-        time.sleep(1)
-    for t, (problems, st) in results.items():
-        print("%s: %s" % (t, json.dumps(st)))
+def wait_tenants(redis, truth, timeout=60):
+    """wait_streams for each tenant of truth ({tenant: {conv: seqs}}) within
+    one timeout; prints each tenant's stats and first problems and returns
+    {tenant: stats}."""
+    end = time.time() + timeout
+    out = {}
+    for t in truth:
+        problems, out[t] = wait_streams(redis, t, truth[t], max(0.0, end - time.time()))
+        print("%s: %s" % (t, json.dumps(out[t])))
         for p in problems[:10]:
             print("   ", p)
-    return {t: st for t, (_, st) in results.items()}
+    return out

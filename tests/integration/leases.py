@@ -218,7 +218,7 @@ def run(env):
         t = "ta" if "_a" in conv else "tb" if "_b" in conv else None
         if t:
             truth[t].setdefault(conv, set()).add(seq)
-    for t, st in kkit.wait_streams(r, truth).items():
+    for t, st in kkit.wait_tenants(r, truth).items():
         checks(st["missing"] == 0 and sum(len(v) for v in truth[t].values()) > 0,
                "%s: 0 lost of %d messages" % (t, sum(len(v) for v in truth[t].values())))
         checks(st["dups"] == 0, "%s: 0 duplicated" % t)
