@@ -22,6 +22,8 @@
  * connection's requests one after another (NOTES §2.1), so a few in flight
  * hide the round trip without hogging the connection. */
 #define TENANT_PULLS_INFLIGHT 4
+/* Hole pulls one login may have unanswered, one per conversation. */
+#define TENANT_HOLES_INFLIGHT 16
 /* Seqs per pull page (NOTES §5.3: pages of at most 100). */
 #define TENANT_PULL_PAGE 100
 /* Backpressure: sessions stop reading above the high marks and resume
@@ -60,6 +62,8 @@ typedef struct tuser {
     uint64_t next_resync_ms;
     tpull *pulls, *pulls_tail;
     unsigned pulls_inflight;
+    char *holes[TENANT_HOLES_INFLIGHT]; /* conversations of unanswered hole pulls */
+    unsigned n_holes;
     unsigned redis_refs; /* resync Redis replies in flight that point here */
     bool gone;           /* freed while redis_refs > 0: the last reply frees it */
 } tuser;

@@ -26,6 +26,7 @@ typedef struct treq {
     tuser *u;
     unsigned gen;
     bool resync; /* a resync page (counted in pulls_inflight), not a hole pull */
+    char *hole;  /* a hole pull: its entry in u->holes */
 } treq;
 
 /* Allocates a request context bound to the login's current connection. */
@@ -36,6 +37,7 @@ static treq *treq_new(tuser *u)
         r->u = u;
         r->gen = u->gen;
         r->resync = false;
+        r->hole = NULL;
     }
     return r;
 }
@@ -112,6 +114,7 @@ void tenant__on_unsolicited(void *owner, sess *s, int32_t req_identifier, kk_vie
 /* ---- pulls ---------------------------------------------------------------- */
 
 static void pull_next(tuser *u);
+static void hole_done(tuser *u, char *hole);
 
 /* Completion of one 1002 page. */
 static void on_pull(void *ud, sess *s, int rc, int64_t err_code, kk_view err_msg, kk_view data)
@@ -122,9 +125,11 @@ static void on_pull(void *ud, sess *s, int rc, int64_t err_code, kk_view err_msg
     (void)err_msg;
     bool current = r->gen == u->gen;
     bool resync = r->resync;
+    char *hole = r->hole;
     free(r);
     if (!current)
-        return;
+        return; /* tenant__resync_stop freed the hole entry */
+    hole_done(u, hole);
     if (rc == 0 && err_code == 0)
         offer_payload(u, data.p, data.len, "pull");
     else if (rc == 0)
@@ -136,8 +141,21 @@ static void on_pull(void *ud, sess *s, int rc, int64_t err_code, kk_view err_msg
     pull_next(u);
 }
 
+/* Forgets an answered hole pull (hole: its u->holes entry, or NULL). */
+static void hole_done(tuser *u, char *hole)
+{
+    for (unsigned i = 0; hole && i < u->n_holes; i++) {
+        if (u->holes[i] == hole) {
+            u->holes[i] = u->holes[--u->n_holes];
+            free(hole);
+            return;
+        }
+    }
+}
+
 /* Sends one 1002 for [from, to] of conv (resync: a page of the resync,
- * else a hole pull). Returns 0 or a negative code. */
+ * else a hole pull, remembered in u->holes until answered). Returns 0 or a
+ * negative code. */
 static int send_pull(tuser *u, const char *conv, uint64_t from, uint64_t to, bool resync)
 {
     uint8_t buf[1024];
@@ -149,10 +167,19 @@ static int send_pull(tuser *u, const char *conv, uint64_t from, uint64_t to, boo
     if (!r)
         return KK_ENOMEM;
     r->resync = resync;
-    int rc = sess_request(u->s, 1002, buf, (size_t)len, 30000, on_pull, r);
-    if (rc < 0)
+    if (!resync && !(r->hole = strdup(conv))) {
         free(r);
-    return rc;
+        return KK_ENOMEM;
+    }
+    int rc = sess_request(u->s, 1002, buf, (size_t)len, 30000, on_pull, r);
+    if (rc < 0) {
+        free(r->hole);
+        free(r);
+        return rc;
+    }
+    if (r->hole)
+        u->holes[u->n_holes++] = r->hole;
+    return 0;
 }
 
 /* Completion of a command whose answer does not matter (its failure only
@@ -222,13 +249,21 @@ static void queue_pull(tuser *u, const char *conv, uint64_t from, uint64_t to)
 }
 
 /* Pull of a hole found by convsync, through the login that saw it. An
- * offline login refuses (< 0): convsync retries without using a try. */
+ * offline login refuses (< 0): convsync retries without using a try. So
+ * does a login with an unanswered pull of the same conversation (or
+ * TENANT_HOLES_INFLIGHT of them): its answer waits behind what the socket
+ * already holds (a backlog read at the ingest budget's pace), and a try
+ * must mean "answered without the seqs", not "still queued" — else a
+ * throttled or backlogged login gives holes up. */
 int tenant__csync_pull(void *ud, const char *conv, uint64_t from, uint64_t to, const char *via)
 {
     tenant *t = rsink_pull_ud(ud); /* the csync's ud is the rsink (rsink.h) */
     tuser *u = tenant__find_via(t, via);
-    if (!u || sess_get_state(u->s) != SESS_ONLINE)
+    if (!u || sess_get_state(u->s) != SESS_ONLINE || u->n_holes == TENANT_HOLES_INFLIGHT)
         return KK_EAGAIN;
+    for (unsigned i = 0; i < u->n_holes; i++)
+        if (strcmp(u->holes[i], conv) == 0)
+            return KK_EAGAIN;
     int rc = send_pull(u, conv, from, to, false);
     if (rc == 0 && t->m_pulls)
         metric_inc(t->m_pulls, 1);
@@ -501,6 +536,8 @@ void tenant__resync_stop(tuser *u)
     u->gen++;
     u->resyncing = false;
     u->pulls_inflight = 0;
+    while (u->n_holes)
+        free(u->holes[--u->n_holes]);
     while (u->pulls) {
         tpull *p = u->pulls;
         u->pulls = p->next;
