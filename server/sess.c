@@ -497,13 +497,15 @@ void sess_tick(sess *s, uint64_t now_ms)
         /* Nothing queued: write the ping now. Asking lws for a writeable
          * callback costs two epoll_ctl (POLLOUT on, then off) per ping, the
          * bulk of an idle login's CPU (docs/benchmarks.md). lws keeps the
-         * unsent rest of a short write and sends it before anything else.
-         * Behind queued frames the ping waits for the callback already
-         * asked for. */
-        if (s->outq)
+         * unsent rest of a short write; while it holds one, a new write
+         * must wait for the writeable callback (lws_partial_buffered), and
+         * so does a ping behind queued frames. */
+        if (s->outq || lws_partial_buffered(s->wsi)) {
             s->ping_due = true;
-        else if (sess__write_ping(s, s->wsi) < 0)
+            lws_callback_on_writable(s->wsi);
+        } else if (sess__write_ping(s, s->wsi) < 0) {
             sess__end(s, SESS_BACKOFF, SESS_R_CLOSED);
+        }
     }
 }
 

@@ -53,7 +53,7 @@ struct sess {
     uint64_t online_since_ms;
     uint64_t last_rx_ms;
     uint64_t last_ping_ms;
-    bool ping_due; /* a ping waits behind outq for the writeable callback */
+    bool ping_due; /* a ping waits for the writeable callback (behind outq or lws's rest) */
 
     kk_buf rx;         /* reassembly of a fragmented message */
     kk_buf probe_body; /* verdict probe body */
