@@ -170,6 +170,7 @@ static void drop_outq(sess *s)
     }
     s->outq_tail = NULL;
     s->outq_bytes = 0;
+    s->ping_due = false;
 }
 
 /* Detaches from the socket(s): lws kills them asynchronously and their late
@@ -364,14 +365,13 @@ uint64_t sess_retry_at(const sess *s)
 /* ---- requests ------------------------------------------------------------- */
 
 /* Queues one encoded frame (with LWS_PRE headroom) for writing. */
-static int queue_frame(sess *s, const kk_buf *enc, bool ping)
+static int queue_frame(sess *s, const kk_buf *enc)
 {
     sess_frame *f = malloc(sizeof *f + LWS_PRE + enc->len);
     if (!f)
         return KK_ENOMEM;
     f->next = NULL;
     f->len = enc->len;
-    f->ping = ping;
     if (enc->len)
         memcpy(f->bytes + LWS_PRE, enc->p, enc->len);
     if (s->outq_tail)
@@ -415,7 +415,7 @@ int sess_request(sess *s, int32_t req_identifier, const uint8_t *data, size_t le
         kk_buf_free(&enc);
         return KK_ENOMEM;
     }
-    rc = queue_frame(s, &enc, false);
+    rc = queue_frame(s, &enc);
     kk_buf_free(&enc);
     if (rc < 0) {
         free(r);
@@ -494,9 +494,18 @@ void sess_tick(sess *s, uint64_t now_ms)
     }
     if (now_ms - s->last_ping_ms >= s->cfg.ping_ms) {
         s->last_ping_ms = now_ms;
-        kk_buf empty;
-        kk_buf_init(&empty, 0);
-        queue_frame(s, &empty, true);
+        /* Nothing queued: write the ping now. Asking lws for a writeable
+         * callback costs two epoll_ctl (POLLOUT on, then off) per ping, the
+         * bulk of an idle login's CPU (docs/benchmarks.md). lws keeps the
+         * unsent rest of a short write; while it holds one, a new write
+         * must wait for the writeable callback (lws_partial_buffered), and
+         * so does a ping behind queued frames. */
+        if (s->outq || lws_partial_buffered(s->wsi)) {
+            s->ping_due = true;
+            lws_callback_on_writable(s->wsi);
+        } else if (sess__write_ping(s, s->wsi) < 0) {
+            sess__end(s, SESS_BACKOFF, SESS_R_CLOSED);
+        }
     }
 }
 

@@ -13,7 +13,6 @@
 typedef struct sess_frame {
     struct sess_frame *next;
     size_t len;
-    bool ping;
     uint8_t bytes[];
 } sess_frame;
 
@@ -54,6 +53,7 @@ struct sess {
     uint64_t online_since_ms;
     uint64_t last_rx_ms;
     uint64_t last_ping_ms;
+    bool ping_due; /* a ping waits for the writeable callback (behind outq or lws's rest) */
 
     kk_buf rx;         /* reassembly of a fragmented message */
     kk_buf probe_body; /* verdict probe body */
@@ -73,6 +73,7 @@ void sess__set_state(sess *s, sess_state to, sess_reason why);
 void sess__drop_conn(sess *s, sess_reason why);
 void sess__end(sess *s, sess_state to, sess_reason why);
 struct lws *sess__open(sess *s, bool probe);
+int sess__write_ping(sess *s, struct lws *wsi);
 int sess__build_path(const sess *s, const char *token, kk_buf *b);
 sess_pending_req *sess__take_pending(sess *s, kk_view incr);
 

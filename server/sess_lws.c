@@ -99,14 +99,35 @@ static void on_binary(sess *s)
     }
 }
 
-/* Writes the head of the output queue. Returns -1 to make lws close. */
+/* Writes an empty WebSocket ping (NOTES §4.2) without allocating: the
+ * header goes into the headroom of a stack buffer, and lws copies whatever
+ * the socket does not take. Returns 0, or -1 when the write failed. */
+int sess__write_ping(sess *s, struct lws *wsi)
+{
+    uint8_t buf[LWS_PRE + 1];
+    if (lws_write(wsi, buf + LWS_PRE, 0, LWS_WRITE_PING) < 0) {
+        KK_LOG_WARN(&s->log, "write_failed", KK_I("n", -1));
+        return -1;
+    }
+    return 0;
+}
+
+/* Writes a due ping, else the head of the output queue: one write per
+ * callback. Returns -1 to make lws close. */
 static int on_writeable(sess *s, struct lws *wsi)
 {
+    if (s->ping_due) {
+        s->ping_due = false;
+        if (sess__write_ping(s, wsi) < 0)
+            return -1;
+        if (s->outq)
+            lws_callback_on_writable(wsi);
+        return 0;
+    }
     sess_frame *f = s->outq;
     if (!f)
         return 0;
-    enum lws_write_protocol wp = f->ping ? LWS_WRITE_PING : LWS_WRITE_BINARY;
-    int n = lws_write(wsi, f->bytes + LWS_PRE, f->len, wp);
+    int n = lws_write(wsi, f->bytes + LWS_PRE, f->len, LWS_WRITE_BINARY);
     if (n < (int)f->len) {
         KK_LOG_WARN(&s->log, "write_failed", KK_I("n", n));
         return -1;

@@ -526,3 +526,25 @@ def wait_tenants(redis, truth, timeout=60):
         for p in problems[:10]:
             print("   ", p)
     return out
+
+
+def session_state(admin, user):
+    """The state of user's login from the relay's /v1/sessions, or None."""
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/v1/sessions" % admin, timeout=3) as r:
+            for s in json.loads(r.read())["sessions"]:
+                if s["user"] == user:
+                    return s["state"]
+    except OSError:
+        return None
+    return None
+
+
+def wait_session_state(admin, user, want, timeout=20):
+    """Polls session_state until it is want (True) or timeout seconds pass."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if session_state(admin, user) == want:
+            return True
+        time.sleep(0.1)
+    return False

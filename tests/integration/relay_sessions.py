@@ -27,24 +27,8 @@ USERS = ["ann", "ben", "cat", "dan", "eve", "ghost"]  # ghost does not exist at 
 check = kkit.Checks()
 
 
-def state(admin, user):
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d/v1/sessions" % admin, timeout=3) as r:
-            for s in json.loads(r.read())["sessions"]:
-                if s["user"] == user:
-                    return s["state"]
-    except OSError:
-        return None
-    return None
-
-
-def wait_state(admin, user, want, timeout=20):
-    end = time.time() + timeout
-    while time.time() < end:
-        if state(admin, user) == want:
-            return True
-        time.sleep(0.1)
-    return False
+state = kkit.session_state
+wait_state = kkit.wait_session_state
 
 
 def events(rp, tenant="t"):
