@@ -245,6 +245,9 @@ def flood_phase(env, env_a, ra, admin, name, watcher, cpu, secs):
           % (name, (int(ra.cmd("XLEN", "kkim:{ia}:msgs")) - n0) / dt,
              (it.metric(admin, "kkim_messages_ingested_total", "ia") - i0) / dt,
              it.metric(admin, "kkim_throttled_seconds_total", "ia"), it.metric(admin, "kkim_backpressure", "ia")))
+    print("figure: %s A in all: holes pulled %.0f, gaps %.0f, bytes waiting for order %.0f"
+          % (name, it.metric(admin, "kkim_holes_pulled_total", "ia"), it.metric(admin, "kkim_gaps_total", "ia"),
+             it.metric(admin, "kkim_buffered_bytes", "ia")))
     return st
 
 
