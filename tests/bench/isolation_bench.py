@@ -85,8 +85,8 @@ def stages(watcher, sent):
 def report(phase, st, cpu):
     for k in ("total", "inject", "relay", "read"):
         v = st[k]
-        print("figure: %s B %-6s p50 %.1f ms p99 %.1f ms max %.1f ms (n=%d)"
-              % (phase, k, it.pct(v, 0.5), it.pct(v, 0.99), v[-1] if v else -1, len(v)))
+        print("figure: %s B %-6s p50 %.1f ms p90 %.1f ms p99 %.1f ms max %.1f ms (n=%d)"
+              % (phase, k, it.pct(v, 0.5), it.pct(v, 0.9), it.pct(v, 0.99), v[-1] if v else -1, len(v)))
     print("figure: %s cpu%% %s load %s" % (phase, " ".join("%s %.0f" % kv for kv in cpu.items()),
                                             " ".join(open("/proc/loadavg").read().split()[:3])))
 
