@@ -6,7 +6,10 @@
 # (tenant A's limits.maxMsgsPerSec; 0 = no limit; default: 0 5000).
 # Environment: KK_BENCH_B_MSGS (B's messages per phase at 20/s, 200),
 # KK_BENCH_A_RATE (flood msgs/s into each of A's two logins, 20000),
-# KK_BENCH_SHARED_REDIS=1 (both tenants on the global Redis connection).
+# KK_BENCH_SHARED_REDIS=1 (both tenants on the global Redis connection),
+# KK_BENCH_SPLIT=1 (a simulator and a redis-server per tenant, pinned apart:
+# only the relay is shared; phases alone, A unlimited, A at A_LIMIT; run it
+# as `KK_BENCH_SPLIT=1 scripts/bench-isolation.sh 3000`).
 # Prints "figure:" lines; exits non-zero if a run fails.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
