@@ -413,16 +413,7 @@ def check_completeness(env, redis, tenants, tenant_of, check, expect, partitions
         if t:
             truth[t].setdefault(conv, set()).add(seq)
     check(len(log) == expect, "simulator log holds %d seqs (%d injected)" % (len(log), expect))
-    deadline = time.time() + timeout
-    while True:
-        results = {t: check_streams(redis, t, truth[t], partitions) for t in truth}
-        if all(st["missing"] == 0 for _, st in results.values()) or time.time() > deadline:
-            break
-        time.sleep(2)
-    for t, (problems, st) in results.items():
-        print("%s: %s" % (t, json.dumps(st)), flush=True)
-        for p in problems[:10]:
-            print("   ", p)
+    for t, st in wait_tenants(redis, truth, timeout, partitions).items():
         check(st["missing"] == 0, "%s: 0 lost" % t)
         check(st["dups"] == 0, "%s: 0 duplicated" % t)
         check(st["disorder"] == 0, "%s: in order per conversation" % t)
@@ -430,11 +421,11 @@ def check_completeness(env, redis, tenants, tenant_of, check, expect, partitions
         check(st["misplaced"] == 0, "%s: every conversation in its partition" % t)
 
 
-def wait_streams(redis, tenant, truth, timeout=60):
+def wait_streams(redis, tenant, truth, timeout=60, partitions=1):
     """check_streams every second until nothing is missing or timeout s."""
     end = time.time() + timeout
     while True:
-        problems, st = check_streams(redis, tenant, truth)
+        problems, st = check_streams(redis, tenant, truth, partitions)
         if st["missing"] == 0 or time.time() > end:
             return problems, st
         time.sleep(1)
@@ -514,15 +505,15 @@ def run_driver(name, build, body, checks, logs=("relay",)):
     raise SystemExit(1 if checks.failed else 0)
 
 
-def wait_tenants(redis, truth, timeout=60):
+def wait_tenants(redis, truth, timeout=60, partitions=1):
     """wait_streams for each tenant of truth ({tenant: {conv: seqs}}) within
     one timeout; prints each tenant's stats and first problems and returns
     {tenant: stats}."""
     end = time.time() + timeout
     out = {}
     for t in truth:
-        problems, out[t] = wait_streams(redis, t, truth[t], max(0.0, end - time.time()))
-        print("%s: %s" % (t, json.dumps(out[t])))
+        problems, out[t] = wait_streams(redis, t, truth[t], max(0.0, end - time.time()), partitions)
+        print("%s: %s" % (t, json.dumps(out[t])), flush=True)
         for p in problems[:10]:
             print("   ", p)
     return out

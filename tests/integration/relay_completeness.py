@@ -169,31 +169,7 @@ def run(env):
     env.sim("/faults/clear", {})
     print("injected %d messages in %.1f s" % (sent, inject_s), flush=True)
 
-    truth = {"alpha": {}, "beta": {}}
-    log = env.seqlog()
-    for conv, seq in log:
-        t = tenant_of(conv)
-        if t:
-            truth[t].setdefault(conv, set()).add(seq)
-    check(len(log) == TOTAL, "simulator log holds %d seqs (%d injected)" % (len(log), TOTAL))
-
-    r = kkit.Redis(rp)
-    deadline = time.time() + 120
-    while True:
-        results = {t: kkit.check_streams(r, t, truth[t]) for t in truth}
-        done = all(st["missing"] == 0 for _, st in results.values())
-        if done or time.time() > deadline:
-            break
-        time.sleep(2)
-    for t, (problems, st) in results.items():
-        want = sum(len(v) for v in truth[t].values())
-        print("%s: %s (truth %d seqs in %d conversations)" % (t, json.dumps(st), want, len(truth[t])))
-        for p in problems[:10]:
-            print("   ", p)
-        check(st["missing"] == 0, "%s: 0 lost" % t)
-        check(st["dups"] == 0, "%s: 0 duplicated" % t)
-        check(st["disorder"] == 0, "%s: in order per conversation" % t)
-        check(st["extra"] == 0, "%s: no conversation of another tenant (no cross-talk)" % t)
+    kkit.check_completeness(env, kkit.Redis(rp), ("alpha", "beta"), tenant_of, check, TOTAL)
     rc = env.stop("relay", signal.SIGTERM)
     check(rc == 0, "relay exits 0 on SIGTERM (rc=%s)" % rc)
 
